@@ -1,0 +1,202 @@
+package dev.magvit4j.backend;
+
+import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Device;
+import dev.magvit4j.tensor.Generator;
+import dev.magvit4j.tensor.Tensor;
+
+/**
+ * The kernels of one device. Ops in {@code dev.magvit4j.ops} do shape checking and autograd,
+ * then call these; a backend only computes. Inputs may be strided views unless a method says
+ * "contiguous"; outputs are fresh contiguous tensors on this backend's device. All float math
+ * is float32.
+ *
+ * <p>Each method here has a CPU implementation in {@code backend/cpu} and a CUDA one in
+ * {@code backend/cuda}, under the same concept name (CpuConv / CudaConv, ...).
+ */
+public interface Backend {
+
+    Device device();
+
+    // ------------------------------------------------------------------ memory
+
+    /** Uninitialised tensor (contents unspecified). */
+    Tensor empty(DType dtype, int... shape);
+
+    /** dst[i] = src[i] for tensors of the same shape; either may be a strided view; dtypes may differ. */
+    void copy(Tensor src, Tensor dst);
+
+    void fill(Tensor dst, double value);
+
+    enum Distribution { UNIFORM, NORMAL }
+
+    /** UNIFORM(a, b): uniform in [a, b); NORMAL(a, b): mean a, standard deviation b. */
+    void fillRandom(Tensor dst, Distribution dist, double a, double b, Generator gen);
+
+    /** A contiguous copy of a tensor of any device, on this device. */
+    Tensor transfer(Tensor src);
+
+    // ------------------------------------------------------------------ elementwise
+
+    enum UnaryOp { EXP, LOG, SQRT, RSQRT, ABS, SQUARE, POW, RELU, LEAKY_RELU, SIGMOID, SILU, SOFTPLUS, GELU_TANH, TANH, SIGN }
+
+    /** y = op(x); {@code alpha} is the exponent of POW and the negative slope of LEAKY_RELU. */
+    Tensor unary(UnaryOp op, float alpha, Tensor x);
+
+    /** dx = dy * op'(x); y is op(x) (some derivatives are cheaper from y). */
+    Tensor unaryBackward(UnaryOp op, float alpha, Tensor x, Tensor y, Tensor dy);
+
+    enum BinaryOp { ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM, EQ, GT, GE }
+
+    /** out = a op b with NumPy broadcasting; comparisons give 1.0 / 0.0. */
+    Tensor binary(BinaryOp op, Tensor a, Tensor b);
+
+    /** out = x * scale + shift. */
+    Tensor affine(Tensor x, float scale, float shift);
+
+    /** In place: y = a * x + b * y (y contiguous, same shape as x). */
+    void axpby(float a, Tensor x, float b, Tensor y);
+
+    // ------------------------------------------------------------------ reductions
+
+    enum ReduceOp { SUM, MEAN, MAX, MIN }
+
+    /** Reduces over the given (sorted, distinct) dims. */
+    Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepDim);
+
+    /** Variance over dims, dividing by (n - correction). */
+    Tensor variance(Tensor x, int[] dims, int correction, boolean keepDim);
+
+    /** Index of the maximum along one dim (first one on ties), int64. */
+    Tensor argmax(Tensor x, int dim, boolean keepDim);
+
+    // ------------------------------------------------------------------ linear algebra
+
+    /**
+     * a [..., M, K] @ b [..., K, N] (+ bias [N]), batch dims broadcast. Transposed views of the
+     * last two dims are read in place, without copies.
+     */
+    Tensor matmul(Tensor a, Tensor b, Tensor bias);
+
+    /** NCHW convolution, weight OIHW, optional bias [O]. */
+    Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW);
+
+    /** Gradient of conv2d with respect to its input, of shape inputShape. */
+    Tensor conv2dBackwardInput(Tensor dy, Tensor weight, int[] inputShape, int strideH, int strideW, int padH, int padW);
+
+    /** Gradient of conv2d with respect to its weight, of shape weightShape. */
+    Tensor conv2dBackwardWeight(Tensor dy, Tensor x, int[] weightShape, int strideH, int strideW, int padH, int padW);
+
+    // ------------------------------------------------------------------ normalisation
+
+    /**
+     * GroupNorm over x [B, C, *]: y = (x - mean) * rstd * scale + shift, statistics per
+     * (sample, group). scale and shift are null, [C] (GroupNorm's affine) or [B, C] (the adaptive
+     * GroupNorm of the decoder). Returns {y, mean [B, G], rstd [B, G]}.
+     */
+    Tensor[] groupNorm(Tensor x, int groups, float eps, Tensor scale, Tensor shift);
+
+    /**
+     * Returns {dx, dscale, dshift}: the affine gradients per (sample, channel), [B, C], whatever
+     * the tables' shapes (the caller sums over samples for [C] tables); null when scale is null
+     * or !hasShift.
+     */
+    Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, boolean hasShift);
+
+    /** RMSNorm over the last dim: y = x * rsqrt(mean(x^2) + eps) * weight. Returns {y, rstd [rows]}. */
+    Tensor[] rmsNorm(Tensor x, Tensor weight, float eps);
+
+    /** Returns {dx, dweight}. */
+    Tensor[] rmsNormBackward(Tensor dy, Tensor x, Tensor weight, Tensor rstd);
+
+    // ------------------------------------------------------------------ softmax and losses
+
+    /** Softmax (or log-softmax) over the last dim of a contiguous tensor. */
+    Tensor softmax(Tensor x, boolean log);
+
+    /** Gradient of softmax / log-softmax over the last dim, from its output y. */
+    Tensor softmaxBackward(Tensor y, Tensor dy, boolean log);
+
+    /**
+     * Cross-entropy of logits [N, C] against int64 targets [N]. Returns {loss per row [N],
+     * logsumexp per row [N]}. Targets equal to ignoreIndex give loss 0.
+     */
+    Tensor[] crossEntropy(Tensor logits, Tensor targets, long ignoreIndex);
+
+    /** d logits = (softmax(logits) - onehot(target)) * dloss[row]; ignored rows get 0. */
+    Tensor crossEntropyBackward(Tensor logits, Tensor targets, Tensor logsumexp, Tensor dloss, long ignoreIndex);
+
+    // ------------------------------------------------------------------ indexing
+
+    /** out[..., :] = weight[idx[...], :]; idx int64 or int32. */
+    Tensor embedding(Tensor weight, Tensor idx);
+
+    /** dweight [numEmbeddings, D] from dy [..., D]: sums rows by index. */
+    Tensor embeddingBackward(Tensor dy, Tensor idx, int numEmbeddings);
+
+    /** torch.gather: out[i][j][k] = x[i][idx[i][j][k]][k] for dim 1, and so on. */
+    Tensor gather(Tensor x, int dim, Tensor idx);
+
+    /** Gradient of gather: zeros of shape xShape with src added at the gathered positions. */
+    Tensor scatterAdd(int[] xShape, int dim, Tensor idx, Tensor src);
+
+    /** Dropout mask of x's shape: 0 with probability p, else 1/(1-p). */
+    Tensor dropoutMask(int[] shape, float p, Generator gen);
+
+    // ------------------------------------------------------------------ fused ops of the models
+
+    /**
+     * LFQ sign quantisation of z [B, C, *] along C: quantized = +1 where z > 0 else -1; index
+     * = sum_k 2^k [z_k > 0]; one index per factor group of bits (C = sum of groupBits).
+     * Returns {quantized (like z), index [B, *] int64, group indices [B, *] int64 each...}.
+     */
+    Tensor[] lfqQuantize(Tensor z, int[] groupBits);
+
+    /**
+     * The LFQ entropy terms of SPEC.md section 1, exactly, never holding tokens x 2^C numbers,
+     * for z [B, C, *]. Returns {[per-sample entropy, codebook entropy], the batch-average code
+     * probabilities [2^C] (kept for the backward)}.
+     */
+    Tensor[] lfqEntropy(Tensor z, float temperature);
+
+    /** dz from the upstream gradients of the two entropy terms (d per-sample, d codebook). */
+    Tensor lfqEntropyBackward(Tensor z, Tensor avgProbs, float temperature, float dPerSample, float dCodebook);
+
+    /**
+     * Rotary embedding over x [..., T, D] on interleaved pairs (x[2i], x[2i+1]):
+     * cos, sin [T, D/2]. With inverse, rotates by the negative angle (the backward).
+     */
+    Tensor rope(Tensor x, Tensor cos, Tensor sin, boolean inverse);
+
+    /**
+     * Scaled dot-product attention of q [B, H, Tq, D] against k, v [B, H, Tk, D]: query i sits
+     * at key position i + (Tk - Tq) (so a KV cache works); causal hides later keys; mask
+     * (bool [Tq, Tk] or [B, 1|H, Tq, Tk], true = attend) is optional. No Tq x Tk matrix is kept.
+     * Returns {out [B, H, Tq, D], logsumexp [B, H, Tq]}.
+     */
+    Tensor[] attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, float scale);
+
+    /** Returns {dq, dk, dv}. */
+    Tensor[] attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor logsumexp, Tensor dout, Tensor mask, boolean causal, float scale);
+
+    /** silu(a) * b. */
+    Tensor swiglu(Tensor a, Tensor b);
+
+    /** Returns {da, db}. */
+    Tensor[] swigluBackward(Tensor a, Tensor b, Tensor dout);
+
+    /**
+     * Depth-to-space in DCR order: out[n, c, by+i, bx+j] = in[n, (i*block + j)*C + c, y, x]
+     * (SPEC.md section 1; not PyTorch's pixel_shuffle order). With inverse, space-to-depth.
+     */
+    Tensor depthToSpace(Tensor x, int block, boolean inverse);
+
+    // ------------------------------------------------------------------ optimiser
+
+    /**
+     * One Adam/AdamW step in place on param, m, v. weightDecay is decoupled (AdamW) when
+     * decoupled, else added to the gradient (Adam's L2).
+     */
+    void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                  float weightDecay, boolean decoupled, long step);
+}

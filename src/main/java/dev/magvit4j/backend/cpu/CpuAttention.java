@@ -1,0 +1,149 @@
+package dev.magvit4j.backend.cpu;
+
+import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Shape;
+import dev.magvit4j.tensor.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * Scaled dot-product attention, one block of query rows at a time: for each (batch, head) and
+ * block of BLOCK queries, S = Q_blk·Kᵀ·scale over the keys the block can see, a row softmax
+ * (its log-sum-exp saved for the backward), O_blk = P·V. Only one BLOCK x Tk score matrix per
+ * thread exists at any time, never Tq x Tk.
+ *
+ * <p>Query i sits at key position i + (Tk - Tq), so with a key/value cache the new queries
+ * attend to the cached keys and causally among themselves. The backward recomputes P from the
+ * saved log-sum-exp: dV += Pᵀ·dO, dS = P∘(dO·Vᵀ - rowsum(dO∘O)), dQ = dS·K·scale,
+ * dK += dSᵀ·Q·scale.
+ */
+final class CpuAttention {
+
+    private CpuAttention() {}
+
+    private static final int BLOCK = 64;
+
+    /** Shapes of one call, plus the mask as bytes with broadcast strides. */
+    private record Geometry(int batch, int heads, int tq, int tk, int d, byte[] mask, int mb, int mh, boolean causal) {
+        int shift() { return tk - tq; }
+        /** Number of keys query rows [r0, r1) can see at most. */
+        int keysFor(int r1) { return causal ? Math.min(tk, r1 + shift()) : tk; }
+        boolean visible(int b, int h, int i, int j) {
+            if (causal && j > i + shift()) return false;
+            return mask == null || mask[b * mb + h * mh + i * tk + j] != 0;
+        }
+    }
+
+    private static Geometry geometry(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
+        int[] qs = q.shapeRef(), ks = k.shapeRef(), vs = v.shapeRef();
+        if (qs.length != 4 || !Arrays.equals(ks, vs) || ks.length != 4 || qs[0] != ks[0] || qs[1] != ks[1] || qs[3] != ks[3]) {
+            throw new IllegalArgumentException("attention needs q [B, H, Tq, D] and k, v [B, H, Tk, D], got " + Shape.str(qs) + ", " + Shape.str(ks) + ", " + Shape.str(vs));
+        }
+        int b = qs[0], h = qs[1], tq = qs[2], tk = ks[2];
+        if (tq > tk) throw new IllegalArgumentException("attention with " + tq + " queries but only " + tk + " keys");
+        byte[] m = null;
+        int mb = 0, mh = 0;
+        if (mask != null) {
+            int[] ms = mask.shapeRef();
+            boolean ok = mask.dtype() == DType.BOOL && ((ms.length == 2 && ms[0] == tq && ms[1] == tk)
+                    || (ms.length == 4 && (ms[0] == b || ms[0] == 1) && (ms[1] == h || ms[1] == 1) && ms[2] == tq && ms[3] == tk));
+            if (!ok) {
+                throw new IllegalArgumentException("attention mask must be bool [" + tq + ", " + tk + "] or [B|1, H|1, " + tq + ", " + tk + "], got " + mask.dtype() + " " + Shape.str(ms));
+            }
+            Tensor dense = CpuBackend.allocate(DType.BOOL, ms);
+            CpuCopy.copy(mask, dense);
+            m = ((CpuStorage) dense.storage()).bytes();
+            if (ms.length == 4) {
+                mh = ms[1] == 1 ? 0 : tq * tk;
+                mb = ms[0] == 1 ? 0 : ms[1] * tq * tk;
+            }
+        }
+        return new Geometry(b, h, tq, tk, qs[3], m, mb, mh, causal);
+    }
+
+    static Tensor[] forward(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, float scale) {
+        Geometry g = geometry(q, k, v, mask, causal);
+        q = CpuElementwise.dense(q);
+        k = CpuElementwise.dense(k);
+        v = CpuElementwise.dense(v);
+        float[] qv = CpuElementwise.floats(q), kv = CpuElementwise.floats(k), vv = CpuElementwise.floats(v);
+        int qo = q.offset(), ko = k.offset(), vo = v.offset(), d = g.d;
+        Tensor out = CpuBackend.allocate(DType.FLOAT32, q.shapeRef());
+        Tensor lse = CpuBackend.allocate(DType.FLOAT32, new int[] {g.batch, g.heads, g.tq});
+        float[] ov = CpuElementwise.floats(out), lv = CpuElementwise.floats(lse);
+        int blocks = (g.tq + BLOCK - 1) / BLOCK;
+        Parallel.forRange(g.batch * g.heads * blocks, 1, (t0, t1) -> {
+            float[] s = new float[BLOCK * g.tk];
+            for (int t = t0; t < t1; t++) {
+                int bh = t / blocks, r0 = (t % blocks) * BLOCK, r1 = Math.min(g.tq, r0 + BLOCK), rows = r1 - r0;
+                int b = bh / g.heads, h = bh % g.heads, keys = g.keysFor(r1);
+                int qBase = qo + (bh * g.tq + r0) * d, kBase = ko + bh * g.tk * d, vBase = vo + bh * g.tk * d;
+                Sgemm.gemm(rows, keys, d, qv, qBase, d, 1, Sgemm.matrix(kv, kBase, 1, d), s, 0, keys, false, null, 0);
+                for (int r = 0; r < rows; r++) {
+                    int i = r0 + r, row = r * keys;
+                    float mx = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < keys; j++) {
+                        float x = g.visible(b, h, i, j) ? s[row + j] * scale : Float.NEGATIVE_INFINITY;
+                        s[row + j] = x;
+                        if (x > mx) mx = x;
+                    }
+                    if (mx == Float.NEGATIVE_INFINITY) {           // nothing visible: output 0
+                        Arrays.fill(s, row, row + keys, 0f);
+                        lv[bh * g.tq + i] = Float.NEGATIVE_INFINITY;
+                        continue;
+                    }
+                    float sum = CpuSoftmax.sumExp(s, row, keys, mx, s, row), inv = 1f / sum;
+                    for (int j = 0; j < keys; j++) s[row + j] *= inv;
+                    lv[bh * g.tq + i] = mx + (float) Math.log(sum);
+                }
+                Sgemm.gemm(rows, d, keys, s, 0, keys, 1, Sgemm.matrix(vv, vBase, d, 1), ov, (bh * g.tq + r0) * d, d, false, null, 0);
+            }
+        });
+        return new Tensor[] {out, lse};
+    }
+
+    static Tensor[] backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dout, Tensor mask, boolean causal, float scale) {
+        Geometry g = geometry(q, k, v, mask, causal);
+        q = CpuElementwise.dense(q);
+        k = CpuElementwise.dense(k);
+        v = CpuElementwise.dense(v);
+        out = CpuElementwise.dense(out);
+        lse = CpuElementwise.dense(lse);
+        dout = CpuElementwise.dense(dout);
+        float[] qv = CpuElementwise.floats(q), kv = CpuElementwise.floats(k), vv = CpuElementwise.floats(v);
+        float[] ov = CpuElementwise.floats(out), lv = CpuElementwise.floats(lse), gv = CpuElementwise.floats(dout);
+        int qo = q.offset(), ko = k.offset(), vo = v.offset(), oo = out.offset(), lo = lse.offset(), go = dout.offset(), d = g.d;
+        Tensor dq = CpuBackend.allocate(DType.FLOAT32, q.shapeRef());
+        Tensor dk = CpuBackend.allocate(DType.FLOAT32, k.shapeRef());
+        Tensor dv = CpuBackend.allocate(DType.FLOAT32, v.shapeRef());
+        float[] dqv = CpuElementwise.floats(dq), dkv = CpuElementwise.floats(dk), dvv = CpuElementwise.floats(dv);
+        // Whole (batch, head) pairs per task: dK and dV of a pair accumulate over its query blocks.
+        Parallel.forRange(g.batch * g.heads, 1, (t0, t1) -> {
+            float[] p = new float[BLOCK * g.tk], ds = new float[BLOCK * g.tk];
+            for (int bh = t0; bh < t1; bh++) {
+                int b = bh / g.heads, h = bh % g.heads, kBase = ko + bh * g.tk * d, vBase = vo + bh * g.tk * d;
+                for (int r0 = 0; r0 < g.tq; r0 += BLOCK) {
+                    int r1 = Math.min(g.tq, r0 + BLOCK), rows = r1 - r0, keys = g.keysFor(r1);
+                    int qRow = (bh * g.tq + r0) * d;
+                    Sgemm.gemm(rows, keys, d, qv, qo + qRow, d, 1, Sgemm.matrix(kv, kBase, 1, d), p, 0, keys, false, null, 0);
+                    Sgemm.gemm(rows, keys, d, gv, go + qRow, d, 1, Sgemm.matrix(vv, vBase, 1, d), ds, 0, keys, false, null, 0);
+                    for (int r = 0; r < rows; r++) {
+                        int i = r0 + r, row = r * keys;
+                        float l = lv[lo + bh * g.tq + i];
+                        float di = 0f;
+                        for (int c = 0; c < d; c++) di += gv[go + qRow + r * d + c] * ov[oo + qRow + r * d + c];
+                        for (int j = 0; j < keys; j++) {
+                            float pj = l == Float.NEGATIVE_INFINITY || !g.visible(b, h, i, j) ? 0f : (float) Math.exp(p[row + j] * scale - l);
+                            p[row + j] = pj;
+                            ds[row + j] = pj * (ds[row + j] - di) * scale;
+                        }
+                    }
+                    Sgemm.gemm(rows, d, keys, ds, 0, keys, 1, Sgemm.matrix(kv, kBase, d, 1), dqv, qRow, d, false, null, 0);
+                    Sgemm.gemm(keys, d, rows, ds, 0, 1, keys, Sgemm.matrix(qv, qo + qRow, d, 1), dkv, bh * g.tk * d, d, true, null, 0);
+                    Sgemm.gemm(keys, d, rows, p, 0, 1, keys, Sgemm.matrix(gv, go + qRow, d, 1), dvv, bh * g.tk * d, d, true, null, 0);
+                }
+            }
+        });
+        return new Tensor[] {dq, dk, dv};
+    }
+}

@@ -1,0 +1,72 @@
+package dev.magvit4j.optim;
+
+import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Tensor;
+
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Adam (Kingma and Ba) as PyTorch computes it, with bias correction; weight decay is either
+ * L2 added to the gradient (Adam) or decoupled, p -= lr·wd·p (AdamW, Loshchilov and Hutter).
+ *
+ * <pre>{@code
+ * var opt = Adam.adamW(List.of(new ParamGroup(decayed, 3e-4f, 0.05f), new ParamGroup(rest, 3e-4f, 0f)), 0.9f, 0.95f);
+ * loss.backward(); opt.step(); opt.zeroGrad();
+ * }</pre>
+ */
+public final class Adam extends Optimizer {
+
+    public final float beta1, beta2, eps;
+    public final boolean decoupled;
+    private final Map<Tensor, Tensor[]> moments = new IdentityHashMap<>();
+    private long step;
+
+    public Adam(List<ParamGroup> groups, float beta1, float beta2, float eps, boolean decoupled) {
+        super(groups);
+        if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("Adam betas must be in [0, 1), got " + beta1 + ", " + beta2);
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.decoupled = decoupled;
+    }
+
+    /** Adam with L2 weight decay (PyTorch's torch.optim.Adam), eps 1e-8. */
+    public static Adam adam(List<ParamGroup> groups, float beta1, float beta2) {
+        return new Adam(groups, beta1, beta2, 1e-8f, false);
+    }
+
+    /** AdamW with decoupled weight decay (PyTorch's torch.optim.AdamW), eps 1e-8. */
+    public static Adam adamW(List<ParamGroup> groups, float beta1, float beta2) {
+        return new Adam(groups, beta1, beta2, 1e-8f, true);
+    }
+
+    /** Steps taken so far. */
+    public long steps() {
+        return step;
+    }
+
+    /** The first and second moment of a parameter, or null before its first update. */
+    public Tensor[] moments(Tensor param) {
+        return moments.get(param);
+    }
+
+    @Override
+    public void step() {
+        step++;
+        for (ParamGroup g : groups) {
+            for (Tensor p : g.params) {
+                if (p.grad() == null) continue;
+                Tensor[] mv = moments.computeIfAbsent(p, k -> new Tensor[] {zerosLike(k), zerosLike(k)});
+                p.backend().adamStep(p, p.grad(), mv[0], mv[1], g.lr(), beta1, beta2, eps, g.weightDecay, decoupled, step);
+            }
+        }
+    }
+
+    private static Tensor zerosLike(Tensor p) {
+        Tensor z = p.backend().empty(DType.FLOAT32, p.shapeRef());
+        z.backend().fill(z, 0);
+        return z;
+    }
+}

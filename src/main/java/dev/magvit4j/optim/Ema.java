@@ -1,0 +1,61 @@
+package dev.magvit4j.optim;
+
+import dev.magvit4j.autograd.Autograd;
+import dev.magvit4j.nn.Module;
+import dev.magvit4j.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Exponential moving average of a module's parameters: shadow = d·shadow + (1-d)·param after
+ * each step. With warmup (the reference's LitEma default) the decay starts low and rises:
+ * d = min(decay, (1 + n) / (10 + n)) for the n-th update.
+ */
+public final class Ema {
+
+    private final Map<String, Tensor> shadow = new LinkedHashMap<>();
+    private final float decay;
+    private final boolean warmup;
+    private long updates;
+
+    public Ema(Module module, float decay, boolean warmup) {
+        if (!(decay >= 0 && decay <= 1)) throw new IllegalArgumentException("EMA decay must be in [0, 1], got " + decay);
+        this.decay = decay;
+        this.warmup = warmup;
+        try (var ignored = Autograd.noGrad()) {
+            module.namedParameters().forEach((name, p) -> shadow.put(name, p.detach().copy()));
+        }
+    }
+
+    public long updates() {
+        return updates;
+    }
+
+    /** The decay the next update will use. */
+    public float currentDecay() {
+        return warmup ? Math.min(decay, (1f + updates) / (10f + updates)) : decay;
+    }
+
+    public void update(Module module) {
+        float d = currentDecay();
+        updates++;
+        try (var ignored = Autograd.noGrad()) {
+            for (Map.Entry<String, Tensor> e : module.namedParameters().entrySet()) {
+                Tensor s = shadow.get(e.getKey());
+                if (s == null) throw new IllegalArgumentException("EMA has no shadow for parameter " + e.getKey());
+                s.backend().axpby(1f - d, e.getValue(), d, s);
+            }
+        }
+    }
+
+    /** The averaged weights by parameter name (live tensors, not copies). */
+    public Map<String, Tensor> shadow() {
+        return shadow;
+    }
+
+    /** Writes the averaged weights into a module of the same structure. */
+    public void copyTo(Module module) {
+        module.loadStateDict(shadow, false);
+    }
+}
