@@ -20,6 +20,7 @@ public final class LinearAlgebra {
         if (a.dim() == 0 || b.dim() == 0) {
             throw new IllegalArgumentException("matmul of a 0-dimensional tensor: shapes " + Shape.str(a.shapeRef()) + " and " + Shape.str(b.shapeRef()));
         }
+        if (a.dim() == 1 && b.dim() == 1) return Views.reshape(matmul(Views.unsqueeze(a, 0), Views.unsqueeze(b, 1)));
         if (a.dim() == 1) return Views.squeeze(matmul(Views.unsqueeze(a, 0), b), -2);
         if (b.dim() == 1) return Views.squeeze(matmul(a, Views.unsqueeze(b, 1)), -1);
         Tensor out = Backends.of(a, b).matmul(a, b, null);

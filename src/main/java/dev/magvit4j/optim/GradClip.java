@@ -1,7 +1,6 @@
 package dev.magvit4j.optim;
 
 import dev.magvit4j.autograd.Autograd;
-import dev.magvit4j.backend.Backend.ReduceOp;
 import dev.magvit4j.tensor.Tensor;
 
 /** Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_. */
@@ -19,7 +18,7 @@ public final class GradClip {
             for (Tensor p : params) {
                 Tensor g = p.grad();
                 if (g == null) continue;
-                sq += g.backend().reduce(ReduceOp.SUM, g.square(), new int[0], false).item();
+                sq += g.square().sum().item();
             }
             float norm = (float) Math.sqrt(sq);
             float coef = maxNorm / (norm + 1e-6f);

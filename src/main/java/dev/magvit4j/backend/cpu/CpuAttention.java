@@ -78,7 +78,7 @@ final class CpuAttention {
                 int bh = t / blocks, r0 = (t % blocks) * BLOCK, r1 = Math.min(g.tq, r0 + BLOCK), rows = r1 - r0;
                 int b = bh / g.heads, h = bh % g.heads, keys = g.keysFor(r1);
                 int qBase = qo + (bh * g.tq + r0) * d, kBase = ko + bh * g.tk * d, vBase = vo + bh * g.tk * d;
-                Sgemm.gemm(rows, keys, d, qv, qBase, d, 1, Sgemm.matrix(kv, kBase, 1, d), s, 0, keys, false, null, 0);
+                Sgemm.gemm(rows, keys, d, qv, qBase, d, 1, Sgemm.matrix(kv, kBase, 1, d), s, 0, keys, false, null);
                 for (int r = 0; r < rows; r++) {
                     int i = r0 + r, row = r * keys;
                     float mx = Float.NEGATIVE_INFINITY;
@@ -96,7 +96,7 @@ final class CpuAttention {
                     for (int j = 0; j < keys; j++) s[row + j] *= inv;
                     lv[bh * g.tq + i] = mx + (float) Math.log(sum);
                 }
-                Sgemm.gemm(rows, d, keys, s, 0, keys, 1, Sgemm.matrix(vv, vBase, d, 1), ov, (bh * g.tq + r0) * d, d, false, null, 0);
+                Sgemm.gemm(rows, d, keys, s, 0, keys, 1, Sgemm.matrix(vv, vBase, d, 1), ov, (bh * g.tq + r0) * d, d, false, null);
             }
         });
         return new Tensor[] {out, lse};
@@ -125,8 +125,8 @@ final class CpuAttention {
                 for (int r0 = 0; r0 < g.tq; r0 += BLOCK) {
                     int r1 = Math.min(g.tq, r0 + BLOCK), rows = r1 - r0, keys = g.keysFor(r1);
                     int qRow = (bh * g.tq + r0) * d;
-                    Sgemm.gemm(rows, keys, d, qv, qo + qRow, d, 1, Sgemm.matrix(kv, kBase, 1, d), p, 0, keys, false, null, 0);
-                    Sgemm.gemm(rows, keys, d, gv, go + qRow, d, 1, Sgemm.matrix(vv, vBase, 1, d), ds, 0, keys, false, null, 0);
+                    Sgemm.gemm(rows, keys, d, qv, qo + qRow, d, 1, Sgemm.matrix(kv, kBase, 1, d), p, 0, keys, false, null);
+                    Sgemm.gemm(rows, keys, d, gv, go + qRow, d, 1, Sgemm.matrix(vv, vBase, 1, d), ds, 0, keys, false, null);
                     for (int r = 0; r < rows; r++) {
                         int i = r0 + r, row = r * keys;
                         float l = lv[lo + bh * g.tq + i];
@@ -138,9 +138,9 @@ final class CpuAttention {
                             ds[row + j] = pj * (ds[row + j] - di) * scale;
                         }
                     }
-                    Sgemm.gemm(rows, d, keys, ds, 0, keys, 1, Sgemm.matrix(kv, kBase, d, 1), dqv, qRow, d, false, null, 0);
-                    Sgemm.gemm(keys, d, rows, ds, 0, 1, keys, Sgemm.matrix(qv, qo + qRow, d, 1), dkv, bh * g.tk * d, d, true, null, 0);
-                    Sgemm.gemm(keys, d, rows, p, 0, 1, keys, Sgemm.matrix(gv, go + qRow, d, 1), dvv, bh * g.tk * d, d, true, null, 0);
+                    Sgemm.gemm(rows, d, keys, ds, 0, keys, 1, Sgemm.matrix(kv, kBase, d, 1), dqv, qRow, d, false, null);
+                    Sgemm.gemm(keys, d, rows, ds, 0, 1, keys, Sgemm.matrix(qv, qo + qRow, d, 1), dkv, bh * g.tk * d, d, true, null);
+                    Sgemm.gemm(keys, d, rows, p, 0, 1, keys, Sgemm.matrix(gv, go + qRow, d, 1), dvv, bh * g.tk * d, d, true, null);
                 }
             }
         });

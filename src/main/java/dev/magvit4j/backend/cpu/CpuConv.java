@@ -65,7 +65,7 @@ final class CpuConv {
         for (int b = 0; b < g.batch; b++) {
             int xo = x.offset() + b * imageSize;
             Sgemm.BPacker patches = g.pointwise() ? Sgemm.matrix(xv, xo, g.pixels(), 1) : patches(g, xv, xo);
-            Sgemm.gemm(g.o, g.pixels(), g.ck(), wv, weight.offset(), g.ck(), 1, patches, ov, b * outSize, g.pixels(), false, bv, bOff);
+            Sgemm.gemm(g.o, g.pixels(), g.ck(), wv, weight.offset(), g.ck(), 1, patches, ov, b * outSize, g.pixels(), false, Sgemm.Bias.rows(bv, bOff));
         }
         return out;
     }
@@ -81,7 +81,7 @@ final class CpuConv {
             // dx[C, P] = Wᵀ[C, O] · dy[O, P], straight into dx.
             for (int b = 0; b < g.batch; b++) {
                 Sgemm.gemm(g.c, g.pixels(), g.o, wv, weight.offset(), 1, ck, Sgemm.matrix(dyv, dy.offset() + b * outSize, g.pixels(), 1),
-                        dxv, b * imageSize, g.pixels(), false, null, 0);
+                        dxv, b * imageSize, g.pixels(), false, null);
             }
             return dx;
         }
@@ -90,7 +90,7 @@ final class CpuConv {
             for (int p0 = 0; p0 < g.pixels(); p0 += CHUNK) {
                 int np = Math.min(CHUNK, g.pixels() - p0);
                 Sgemm.gemm(ck, np, g.o, wv, weight.offset(), 1, ck, Sgemm.matrix(dyv, dy.offset() + b * outSize + p0, g.pixels(), 1),
-                        dcol, 0, np, false, null, 0);
+                        dcol, 0, np, false, null);
                 col2im(g, dcol, np, p0, dxv, b * imageSize);
             }
         }
@@ -107,7 +107,7 @@ final class CpuConv {
         for (int b = 0; b < g.batch; b++) {
             int xo = x.offset() + b * imageSize;
             Sgemm.BPacker patchesT = g.pointwise() ? Sgemm.matrix(xv, xo, 1, g.pixels()) : transposedPatches(g, xv, xo);
-            Sgemm.gemm(g.o, g.ck(), g.pixels(), dyv, dy.offset() + b * outSize, g.pixels(), 1, patchesT, dwv, 0, g.ck(), b > 0, null, 0);
+            Sgemm.gemm(g.o, g.ck(), g.pixels(), dyv, dy.offset() + b * outSize, g.pixels(), 1, patchesT, dwv, 0, g.ck(), b > 0, null);
         }
         return dw;
     }

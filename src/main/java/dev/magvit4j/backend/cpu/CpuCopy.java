@@ -19,6 +19,7 @@ final class CpuCopy {
         if (!Arrays.equals(src.shapeRef(), dst.shapeRef())) {
             throw new IllegalArgumentException("copy from shape " + Shape.str(src.shapeRef()) + " into shape " + Shape.str(dst.shapeRef()));
         }
+        if (dst.numel() == 0) return;
         CpuStorage s = (CpuStorage) src.storage(), d = (CpuStorage) dst.storage();
         Strided g = Strided.of(dst.shapeRef(), new int[][] {src.stridesRef(), dst.stridesRef()}, new int[] {src.offset(), dst.offset()});
         int inner = g.inner(), ss = g.innerStride(0), ds = g.innerStride(1);
@@ -42,6 +43,7 @@ final class CpuCopy {
     }
 
     static void fill(Tensor dst, double value) {
+        if (dst.numel() == 0) return;
         CpuStorage d = (CpuStorage) dst.storage();
         Strided g = Strided.of(dst.shapeRef(), new int[][] {dst.stridesRef()}, new int[] {dst.offset()});
         int inner = g.inner(), ds = g.innerStride(0);

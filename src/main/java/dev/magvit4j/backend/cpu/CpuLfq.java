@@ -164,7 +164,7 @@ final class CpuLfq {
             int count = Math.min(CHUNK, n - first);
             f.fill(t, zv, zo, temperature, first, count);
             for (int i = 0; i < count; i++) perSample += f.entropy[i];
-            Sgemm.gemm(f.nb, f.na, count, f.b, 0, 1, f.nb, Sgemm.matrix(f.a, 0, f.na, 1), p, 0, f.na, first > 0, null, 0);
+            Sgemm.gemm(f.nb, f.na, count, f.b, 0, 1, f.nb, Sgemm.matrix(f.a, 0, f.na, 1), p, 0, f.na, first > 0, null);
         }
         perSample /= n;
         float invN = 1f / n;
@@ -205,8 +205,8 @@ final class CpuLfq {
             int count = Math.min(CHUNK, n - first), base = first;
             f.fill(t, zv, zo, temperature, first, count);
             if (g != null) {
-                Sgemm.gemm(count, f.na, f.nb, f.b, 0, f.nb, 1, Sgemm.matrix(g, 0, f.na, 1), da, 0, f.na, false, null, 0);
-                Sgemm.gemm(count, f.nb, f.na, f.a, 0, f.na, 1, Sgemm.matrix(g, 0, 1, f.na), db, 0, f.nb, false, null, 0);
+                Sgemm.gemm(count, f.na, f.nb, f.b, 0, f.nb, 1, Sgemm.matrix(g, 0, f.na, 1), da, 0, f.na, false, null);
+                Sgemm.gemm(count, f.nb, f.na, f.a, 0, f.na, 1, Sgemm.matrix(g, 0, 1, f.na), db, 0, f.nb, false, null);
             }
             final float[] daF = da, dbF = db;
             Parallel.forRange(count, 64, (i0, i1) -> {

@@ -39,7 +39,7 @@ final class CpuMatmul {
         Parallel.Range run = (b0, b1) -> {
             for (int i = b0; i < b1; i++) {
                 Sgemm.gemm(m, n, k, av, batchOffset(i, batch, aBatch, aOff), aRs, aCs, Sgemm.matrix(bv, batchOffset(i, batch, bBatch, bOff), bRs, bCs),
-                        ov, i * m * n, n, false, biasV, biasOff);
+                        ov, i * m * n, n, false, Sgemm.Bias.columns(biasV, biasOff));
             }
         };
         if (count > 1 && (long) m * n * k < SMALL) Parallel.forRange(count, 1, run);

@@ -47,7 +47,7 @@ final class CpuSoftmax {
             for (int r = r0; r < r1; r++) {
                 int at = xo + r * n, out = r * n;
                 float mx = max(xv, at, n);
-                if (mx == Float.NEGATIVE_INFINITY) mx = 0f; // an all -inf row: keep exp(-inf) = 0, no NaN
+                if (mx == Float.NEGATIVE_INFINITY) mx = 0f; // an all -inf row gives NaN (0/0), as in PyTorch
                 if (log) {
                     float lse = mx + (float) Math.log(sumExp(xv, at, n, mx, null, 0));
                     for (int i = 0; i < n; i += L) {

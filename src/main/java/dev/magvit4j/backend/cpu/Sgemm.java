@@ -72,21 +72,36 @@ final class Sgemm {
         };
     }
 
+    /** A bias added to C when it is first written: one value per column (linear layers) or per row (convolutions). */
+    record Bias(float[] values, int offset, boolean perRow) {
+        static Bias columns(float[] values, int offset) {
+            return values == null ? null : new Bias(values, offset, false);
+        }
+
+        static Bias rows(float[] values, int offset) {
+            return values == null ? null : new Bias(values, offset, true);
+        }
+
+        float at(int row, int col) {
+            return values[offset + (perRow ? row : col)];
+        }
+    }
+
     private static final ThreadLocal<float[]> PACK_A = ThreadLocal.withInitial(() -> new float[MC * KC]);
     private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[MR * NR]);
     private static final ThreadLocal<float[]> PACK_B = new ThreadLocal<>();
 
     /**
-     * C[M,N] = A·B (+ bias[n] on every row), or C += A·B when accumulate. A is at a[aOff + i*aRs + k*aCs];
+     * C[M,N] = A·B (+ bias), or C += A·B when accumulate. A is at a[aOff + i*aRs + k*aCs];
      * C is row-major with leading dimension ldc. bias may be null.
      */
     static void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs, BPacker b,
-                     float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff) {
+                     float[] c, int cOff, int ldc, boolean accumulate, Bias bias) {
         if (m == 0 || n == 0) return;
         if (k == 0) {
             if (!accumulate) {
                 for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < n; j++) c[cOff + i * ldc + j] = bias == null ? 0f : bias[biasOff + j];
+                    for (int j = 0; j < n; j++) c[cOff + i * ldc + j] = bias == null ? 0f : bias.at(i, j);
                 }
             }
             return;
@@ -101,7 +116,7 @@ final class Sgemm {
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             boolean acc = accumulate || pc > 0;
-            float[] bs = pc == 0 ? bias : null;
+            Bias bs = pc == 0 ? bias : null;
             for (int jc = 0; jc < n; jc += NC) {
                 int nc = Math.min(NC, n - jc);
                 b.pack(pc, kc, jc, nc, pb);
@@ -126,15 +141,15 @@ final class Sgemm {
                                 int h = Math.min(MR, mc - ir);
                                 int cAt = cOff + (ic + ir) * ldc + j;
                                 if (h == MR && w == NR) {
-                                    kernel(pa, ir * kc, pb, p * kc * NR, kc, c, cAt, ldc, acc, bs, biasOff + j);
+                                    kernel(pa, ir * kc, pb, p * kc * NR, kc, c, cAt, ldc, acc, bs, ic + ir, j);
                                 } else {
                                     float[] edge = EDGE.get();
-                                    kernel(pa, ir * kc, pb, p * kc * NR, kc, edge, 0, NR, false, null, 0);
+                                    kernel(pa, ir * kc, pb, p * kc * NR, kc, edge, 0, NR, false, null, 0, 0);
                                     for (int r = 0; r < h; r++) {
                                         for (int q = 0; q < w; q++) {
                                             float v = edge[r * NR + q];
                                             int at = cAt + r * ldc + q;
-                                            c[at] = acc ? c[at] + v : (bs == null ? v : v + bs[biasOff + j + q]);
+                                            c[at] = acc ? c[at] + v : (bs == null ? v : v + bs.at(ic + ir + r, j + q));
                                         }
                                     }
                                 }
@@ -161,9 +176,9 @@ final class Sgemm {
         }
     }
 
-    /** The MR x NR tile: c = a_panel · b_panel (+ bias), or c += when accumulate. */
+    /** The MR x NR tile at (row, col) of C: c = a_panel · b_panel (+ bias), or c += when accumulate. */
     private static void kernel(float[] a, int ao, float[] b, int bo, int kc, float[] c, int co, int ldc,
-                               boolean accumulate, float[] bias, int biasOff) {
+                               boolean accumulate, Bias bias, int row, int col) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
         for (int k = 0; k < kc; k++) {
@@ -196,8 +211,16 @@ final class Sgemm {
             c60 = c60.add(FloatVector.fromArray(S, c, co)); c61 = c61.add(FloatVector.fromArray(S, c, co + L)); co += ldc;
             c70 = c70.add(FloatVector.fromArray(S, c, co)); c71 = c71.add(FloatVector.fromArray(S, c, co + L));
             co -= 7 * ldc;
+        } else if (bias != null && bias.perRow()) {
+            float[] bv = bias.values();
+            int r = bias.offset() + row;
+            c00 = c00.add(bv[r]); c01 = c01.add(bv[r]); c10 = c10.add(bv[r + 1]); c11 = c11.add(bv[r + 1]);
+            c20 = c20.add(bv[r + 2]); c21 = c21.add(bv[r + 2]); c30 = c30.add(bv[r + 3]); c31 = c31.add(bv[r + 3]);
+            c40 = c40.add(bv[r + 4]); c41 = c41.add(bv[r + 4]); c50 = c50.add(bv[r + 5]); c51 = c51.add(bv[r + 5]);
+            c60 = c60.add(bv[r + 6]); c61 = c61.add(bv[r + 6]); c70 = c70.add(bv[r + 7]); c71 = c71.add(bv[r + 7]);
         } else if (bias != null) {
-            FloatVector z0 = FloatVector.fromArray(S, bias, biasOff), z1 = FloatVector.fromArray(S, bias, biasOff + L);
+            int o = bias.offset() + col;
+            FloatVector z0 = FloatVector.fromArray(S, bias.values(), o), z1 = FloatVector.fromArray(S, bias.values(), o + L);
             c00 = c00.add(z0); c01 = c01.add(z1); c10 = c10.add(z0); c11 = c11.add(z1);
             c20 = c20.add(z0); c21 = c21.add(z1); c30 = c30.add(z0); c31 = c31.add(z1);
             c40 = c40.add(z0); c41 = c41.add(z1); c50 = c50.add(z0); c51 = c51.add(z1);

@@ -1,0 +1,110 @@
+package dev.magvit4j.bench;
+
+import dev.magvit4j.backend.cpu.Parallel;
+import dev.magvit4j.io.Json;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Runs workloads and reports each one's throughput beside the machine's measured ceiling
+ * (FMA peak for compute-bound kernels, copy bandwidth for memory-bound ones); also the
+ * regression guard, which compares those ratios with a committed baseline.
+ */
+public final class Bench {
+
+    /** One measured workload. */
+    public record Result(Workload workload, double seconds, double throughput, double ceiling) {
+        /** Throughput as a fraction of the machine's ceiling for this kind of work. */
+        public double ratio() {
+            return throughput / ceiling;
+        }
+    }
+
+    private final double minSeconds;
+    private final PrintStream out;
+    private double fmaPeak = Double.NaN;
+    private final Map<Double, Double> copyBandwidth = new LinkedHashMap<>();
+
+    public Bench(double minSeconds, PrintStream out) {
+        this.minSeconds = minSeconds;
+        this.out = out;
+    }
+
+    private double ceiling(Workload w) {
+        if (w.bound() == Workload.Bound.MEMORY) return copyBandwidth.computeIfAbsent(w.work(), Machine::copyGBps);
+        if (Double.isNaN(fmaPeak)) fmaPeak = Machine.fmaPeakGflops();
+        return fmaPeak;
+    }
+
+    public Result run(Workload w) {
+        Runnable r = w.setup().get();
+        double s = Timing.median(r, minSeconds, 5);
+        return new Result(w, s, w.throughput(s), ceiling(w));
+    }
+
+    public List<Result> table(List<Workload> workloads) {
+        out.printf(Locale.ROOT, "magvit4j bench: %d threads, %s, Java %s%n", Parallel.threads(),
+                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, Runtime.version());
+        out.printf(Locale.ROOT, "%-20s %10s %12s %14s %7s  %s%n", "workload", "ms", "throughput", "machine peak", "ratio", "what");
+        List<Result> results = new ArrayList<>();
+        for (Workload w : workloads) {
+            Result r = run(w);
+            results.add(r);
+            String peak = w.bound() == Workload.Bound.MEMORY ? "copy" : "fma";
+            out.printf(Locale.ROOT, "%-20s %10.3f %7.1f %-4s %8.1f %-5s %6.2f  %s%n", w.name(), r.seconds * 1e3, r.throughput, w.unit(),
+                    r.ceiling, peak, r.ratio(), w.description());
+        }
+        return results;
+    }
+
+    // ------------------------------------------------------------------ the guard
+
+    /**
+     * Measures each workload of the baseline and flags it when its ratio to the machine ceiling
+     * fell below baseline·(1 - margin). A flagged workload is measured again (up to `retries`
+     * more times, keeping the best) before it counts, since one slow run on a shared machine
+     * proves nothing. Returns the names that stayed slow.
+     */
+    public List<String> guard(Path baselineFile, double margin, int retries) throws IOException {
+        Map<String, Object> base = Json.object(Json.object(Json.read(baselineFile), "baseline").get("workloads"), "baseline workloads");
+        List<String> slow = new ArrayList<>();
+        out.printf(Locale.ROOT, "%-20s %10s %10s %8s  %s%n", "workload", "baseline", "now", "change", "verdict");
+        for (Map.Entry<String, Object> e : base.entrySet()) {
+            double expected = ((Number) Json.object(e.getValue(), e.getKey()).get("ratio")).doubleValue();
+            Workload w = Workloads.byName(e.getKey());
+            double best = run(w).ratio();
+            for (int i = 0; i < retries && best < expected * (1 - margin); i++) best = Math.max(best, run(w).ratio());
+            boolean bad = best < expected * (1 - margin);
+            if (bad) slow.add(w.name());
+            out.printf(Locale.ROOT, "%-20s %10.3f %10.3f %+7.0f%%  %s%n", w.name(), expected, best, 100 * (best / expected - 1),
+                    bad ? "SLOWER (more than " + Math.round(margin * 100) + "% below baseline)" : "ok");
+        }
+        return slow;
+    }
+
+    /** Writes the ratios of these results as a baseline file for the guard. */
+    public static void writeBaseline(List<Result> results, Path file) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        sb.append("{\n  \"note\": \"throughput / machine ceiling (FMA peak or copy bandwidth) measured in the same run; written by ./magvit4j bench --write-baseline\",\n");
+        sb.append("  \"date\": \"").append(LocalDate.now()).append("\",\n");
+        sb.append("  \"threads\": ").append(Parallel.threads()).append(",\n  \"workloads\": {\n");
+        for (int i = 0; i < results.size(); i++) {
+            Result r = results.get(i);
+            sb.append(String.format(Locale.ROOT, "    \"%s\": {\"ratio\": %.4f, \"ms\": %.3f, \"throughput\": %.2f, \"unit\": \"%s\"}%s%n",
+                    r.workload().name(), r.ratio(), r.seconds() * 1e3, r.throughput(), r.workload().unit(), i + 1 < results.size() ? "," : ""));
+        }
+        sb.append("  }\n}\n");
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, sb.toString());
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+}

@@ -1,0 +1,50 @@
+package dev.magvit4j.bench;
+
+import dev.magvit4j.backend.cpu.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The machine's measured ceilings, taken in the same run as the workloads so that ratios to
+ * them survive a noisy, shared machine: vector FMA throughput of all threads (GFLOP/s) and
+ * multi-threaded copy bandwidth for a given number of bytes moved (GB/s, read + write).
+ */
+public final class Machine {
+
+    private Machine() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static volatile float sink;
+
+    /** Peak float32 GFLOP/s: every thread runs 12 independent vector FMA chains (enough to hide the latency). */
+    public static double fmaPeakGflops() {
+        int iters = 4_000_000, threads = Parallel.threads();
+        Runnable run = () -> Parallel.forRange(threads, 1, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) sink += fmaChains(iters);
+        });
+        double seconds = Timing.median(run, 0.5, 5);
+        return 2.0 * 12 * S.length() * (double) iters * threads / seconds / 1e9;
+    }
+
+    private static float fmaChains(int iters) {
+        FloatVector a = FloatVector.broadcast(S, 0.999f), b = FloatVector.broadcast(S, 1e-7f);
+        FloatVector c0 = FloatVector.broadcast(S, 1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        for (int i = 0; i < iters; i++) {
+            c0 = c0.fma(a, b); c1 = c1.fma(a, b); c2 = c2.fma(a, b); c3 = c3.fma(a, b);
+            c4 = c4.fma(a, b); c5 = c5.fma(a, b); c6 = c6.fma(a, b); c7 = c7.fma(a, b);
+            c8 = c8.fma(a, b); c9 = c9.fma(a, b); c10 = c10.fma(a, b); c11 = c11.fma(a, b);
+        }
+        return c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).add(c10).add(c11).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+    }
+
+    /** GB/s of a parallel copy moving {@code bytes} in all (half read, half written). */
+    public static double copyGBps(double bytes) {
+        int n = (int) (bytes / 8);
+        float[] src = new float[n], dst = new float[n];
+        java.util.Arrays.fill(src, 1f);
+        Runnable run = () -> Parallel.forRange(n, 1 << 16, (i0, i1) -> System.arraycopy(src, i0, dst, i0, i1 - i0));
+        double seconds = Timing.median(run, 0.5, 10);
+        return bytes / seconds / 1e9;
+    }
+}

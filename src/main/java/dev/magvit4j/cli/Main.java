@@ -1,0 +1,102 @@
+package dev.magvit4j.cli;
+
+import dev.magvit4j.backend.cpu.Parallel;
+import dev.magvit4j.bench.Bench;
+import dev.magvit4j.bench.Workload;
+import dev.magvit4j.bench.Workloads;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** {@code ./magvit4j COMMAND [options]}: the command-line entry point. */
+public final class Main {
+
+    private Main() {}
+
+    private static final String USAGE = """
+            usage: ./magvit4j COMMAND [options]
+
+            commands:
+              bench [--only a,b] [--threads N] [--seconds S]
+                    times the engine's hot paths and prints each beside the machine's measured
+                    peak (vector FMA GFLOP/s, or copy GB/s for memory-bound kernels)
+              bench --guard [--baseline FILE] [--margin 0.25] [--threads N]
+                    re-measures the workloads of a baseline (default benchmarks/baseline.json)
+                    and exits with status 1 if any got slower than the margin allows
+              bench --write-baseline FILE   writes the measured ratios as a new baseline
+              info  prints the Java runtime, SIMD width and thread count
+              help  prints this text
+            """;
+
+    public static void main(String[] argv) {
+        try {
+            System.exit(run(argv));
+        } catch (CliException | IllegalArgumentException | IndexOutOfBoundsException | UnsupportedOperationException e) {
+            System.err.println("magvit4j: " + e.getMessage());
+            System.exit(2);
+        } catch (java.io.IOException e) {
+            System.err.println("magvit4j: " + e.getMessage());
+            System.exit(2);
+        } catch (OutOfMemoryError e) {
+            System.err.println("magvit4j: out of memory (" + e.getMessage() + "); give the JVM more heap with JAVA_OPTS=-Xmx<size>");
+            System.exit(3);
+        }
+    }
+
+    static int run(String[] argv) throws java.io.IOException {
+        if (argv.length == 0 || argv[0].equals("help") || argv[0].equals("--help") || argv[0].equals("-h")) {
+            System.out.print(USAGE);
+            return argv.length == 0 ? 2 : 0;
+        }
+        return switch (argv[0]) {
+            case "bench" -> bench(new Args(argv, 1, Set.of("only", "threads", "seconds", "baseline", "margin", "write-baseline"), Set.of("guard")));
+            case "info" -> info();
+            default -> throw new CliException("unknown command '" + argv[0] + "' (commands: bench, info, help)");
+        };
+    }
+
+    private static void threads(Args a) {
+        int t = a.getInt("threads", Parallel.threads());
+        if (t < 1) throw new CliException("--threads must be at least 1, got " + t);
+        Parallel.setThreads(t);
+    }
+
+    private static int info() {
+        System.out.println("Java " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + ")");
+        System.out.println("SIMD " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED);
+        System.out.println("threads " + Parallel.threads() + " of " + Runtime.getRuntime().availableProcessors() + " cores");
+        System.out.println("max heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB");
+        System.out.println("devices: cpu (this build has no CUDA backend)");
+        return 0;
+    }
+
+    private static int bench(Args a) throws java.io.IOException {
+        threads(a);
+        Bench bench = new Bench(a.getDouble("seconds", 1.0), System.out);
+        if (a.flag("guard")) {
+            Path baseline = Path.of(a.get("baseline", "benchmarks/baseline.json"));
+            if (!java.nio.file.Files.isRegularFile(baseline)) throw new CliException("baseline " + baseline + " not found");
+            double margin = a.getDouble("margin", 0.25);
+            List<String> slow = bench.guard(baseline, margin, 3);
+            if (slow.isEmpty()) {
+                System.out.println("guard: no workload is more than " + Math.round(margin * 100) + "% below its baseline");
+                return 0;
+            }
+            System.out.println("guard: slower than the baseline: " + String.join(", ", slow));
+            return 1;
+        }
+        List<Workload> chosen = new ArrayList<>();
+        String only = a.get("only", null);
+        if (only == null) chosen.addAll(Workloads.all());
+        else for (String n : only.split(",")) chosen.add(Workloads.byName(n.trim()));
+        List<Bench.Result> results = bench.table(chosen);
+        String out = a.get("write-baseline", null);
+        if (out != null) {
+            Bench.writeBaseline(results, Path.of(out));
+            System.out.println("baseline written to " + out);
+        }
+        return 0;
+    }
+}
