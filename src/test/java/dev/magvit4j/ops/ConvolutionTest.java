@@ -114,4 +114,29 @@ class ConvolutionTest {
         // Only one side too large.
         assertThrows(IllegalArgumentException.class, () -> Convolution.conv2d(Tensor.zeros(1, 1, 9, 2), Tensor.zeros(1, 1, 3, 3), null, 1, 1, 0, 0));
     }
+
+    /**
+     * 3x3 stride-1 convolutions with at least 16 input and output channels take the Winograd
+     * F(4x4, 3x3) path (forward and input gradient). Its transforms (coefficients up to 8) raise
+     * float32 rounding to ~1e-6 of the output scale for these channel counts, above the 1e-5
+     * default only by accumulation over channels; 5e-5 still catches any wrong index or tile edge.
+     */
+    @Test
+    void winogradPath() {
+        int[][] cases = {
+                {2, 16, 9, 7, 16, 1},    // tiles clipped at the right and bottom edges
+                {1, 24, 8, 8, 20, 1},    // exact tiles
+                {1, 16, 10, 13, 17, 0},  // no padding
+                {1, 16, 6, 6, 16, 2},    // padding 2
+        };
+        for (int[] c : cases) {
+            int b = c[0], ch = c[1], h = c[2], w = c[3], o = c[4], p = c[5];
+            String name = "winograd conv " + java.util.Arrays.toString(c);
+            Generator gen = new Generator(name.hashCode());
+            Tensor x = GradCheck.param(gen, b, ch, h, w), weight = GradCheck.param(gen, o, ch, 3, 3), bias = GradCheck.param(gen, o);
+            int[] xs = {b, ch, h, w}, ws = {o, ch, 3, 3};
+            GradCheck.check(name, in -> Convolution.conv2d(in[0], in[1], in[2], 1, p),
+                    in -> Ref.conv2d(in[0], xs, in[1], ws, in[2], 1, 1, p, p), 5e-5, 1e-3, x, weight, bias);
+        }
+    }
 }

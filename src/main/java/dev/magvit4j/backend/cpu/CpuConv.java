@@ -61,6 +61,10 @@ final class CpuConv {
         float[] xv = CpuElementwise.floats(x), wv = CpuElementwise.floats(weight), ov = CpuElementwise.floats(out);
         float[] bv = bias == null ? null : CpuElementwise.floats(bias = CpuElementwise.dense(bias));
         int bOff = bias == null ? 0 : bias.offset();
+        if (Winograd.applies(g)) {
+            Winograd.forward(g, xv, x.offset(), wv, weight.offset(), bv, bOff, ov);
+            return out;
+        }
         int imageSize = g.c * g.h * g.w, outSize = g.o * g.pixels();
         for (int b = 0; b < g.batch; b++) {
             int xo = x.offset() + b * imageSize;
@@ -77,6 +81,17 @@ final class CpuConv {
         Tensor dx = CpuBackend.allocate(DType.FLOAT32, inputShape);
         float[] dyv = CpuElementwise.floats(dy), wv = CpuElementwise.floats(weight), dxv = CpuElementwise.floats(dx);
         int imageSize = g.c * g.h * g.w, outSize = g.o * g.pixels(), ck = g.ck();
+        // A 3x3 stride-1 convolution's input gradient is the convolution of dy with the kernel
+        // flipped in space and transposed in channels, padded by 2 - pad: Winograd again.
+        Geometry t = new Geometry(g.batch, g.o, g.oh, g.ow, g.c, 3, 3, 1, 1, 2 - g.ph, 2 - g.pw, g.h, g.w);
+        if (g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && Winograd.applies(t)) {
+            float[] flipped = new float[g.c * g.o * 9];
+            for (int o = 0; o < g.o; o++)
+                for (int c = 0; c < g.c; c++)
+                    for (int r = 0; r < 9; r++) flipped[(c * g.o + o) * 9 + 8 - r] = wv[weight.offset() + (o * g.c + c) * 9 + r];
+            Winograd.forward(t, dyv, dy.offset(), flipped, 0, null, 0, dxv);
+            return dx;
+        }
         if (g.pointwise()) {
             // dx[C, P] = Wᵀ[C, O] · dy[O, P], straight into dx.
             for (int b = 0; b < g.batch; b++) {

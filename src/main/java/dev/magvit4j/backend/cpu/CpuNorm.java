@@ -80,20 +80,30 @@ final class CpuNorm {
         return new Tensor[] {y, mean, rstd};
     }
 
-    /** Σ x (squared=false, shift ignored) or Σ (x - shift)² (squared=true) over a contiguous block. */
+    /**
+     * Σ x (squared=false, shift ignored) or Σ (x - shift)² (squared=true) over a contiguous block,
+     * with four independent accumulator chains so the adds' latency does not bound the loop.
+     */
     private static float sum(float[] a, int off, int n, float shift, boolean squared) {
-        FloatVector acc0 = FloatVector.zero(S), acc1 = acc0;
+        FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
+        for (; i + 4 * L <= n; i += 4 * L) {
             FloatVector v0 = FloatVector.fromArray(S, a, off + i), v1 = FloatVector.fromArray(S, a, off + i + L);
+            FloatVector v2 = FloatVector.fromArray(S, a, off + i + 2 * L), v3 = FloatVector.fromArray(S, a, off + i + 3 * L);
             if (squared) {
                 v0 = v0.sub(shift);
                 v1 = v1.sub(shift);
+                v2 = v2.sub(shift);
+                v3 = v3.sub(shift);
                 acc0 = v0.fma(v0, acc0);
                 acc1 = v1.fma(v1, acc1);
+                acc2 = v2.fma(v2, acc2);
+                acc3 = v3.fma(v3, acc3);
             } else {
                 acc0 = acc0.add(v0);
                 acc1 = acc1.add(v1);
+                acc2 = acc2.add(v2);
+                acc3 = acc3.add(v3);
             }
         }
         for (; i < n; i += L) {
@@ -106,7 +116,7 @@ final class CpuNorm {
                 acc0 = acc0.add(v);
             }
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
     }
 
     /**

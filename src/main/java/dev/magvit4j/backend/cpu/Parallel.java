@@ -6,8 +6,9 @@ import java.util.concurrent.ForkJoinWorkerThread;
 
 /**
  * The CPU backend's threads. Kernels split an index range into one chunk per thread; the
- * calling thread runs the first chunk itself. Work started from inside a chunk runs serially,
- * so nested kernels never deadlock or oversubscribe.
+ * calling thread runs the first chunk itself. Work started from inside a chunk (on a pool
+ * thread or on the caller) runs serially, so nested kernels never wait on each other or
+ * oversubscribe the cores.
  *
  * <p>Thread count: {@code -Dmagvit4j.threads=N}, {@link #setThreads}, or all available cores.
  */
@@ -55,8 +56,11 @@ public final class Parallel {
         return p;
     }
 
-    private static boolean inWorker() {
-        return Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == pool;
+    /** Set while the calling thread runs its own chunk, so kernels it calls run serially too. */
+    private static final ThreadLocal<boolean[]> IN_REGION = ThreadLocal.withInitial(() -> new boolean[1]);
+
+    private static boolean inRegion() {
+        return (Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == pool) || IN_REGION.get()[0];
     }
 
     /**
@@ -65,7 +69,7 @@ public final class Parallel {
      */
     public static void forRange(int n, int grain, Range body) {
         int chunks = (int) Math.min(threads, (n + (long) Math.max(grain, 1) - 1) / Math.max(grain, 1));
-        if (chunks <= 1 || inWorker()) {
+        if (chunks <= 1 || inRegion()) {
             if (n > 0) body.run(0, n);
             return;
         }
@@ -77,10 +81,14 @@ public final class Parallel {
             tasks[c - 1] = p.submit(() -> body.run(from, to));
         }
         RuntimeException failure = null;
+        boolean[] region = IN_REGION.get();
+        region[0] = true;
         try {
             body.run(0, (int) ((long) n / chunks));
         } catch (RuntimeException e) {
             failure = e;
+        } finally {
+            region[0] = false;
         }
         for (ForkJoinTask<?> t : tasks) {
             try {

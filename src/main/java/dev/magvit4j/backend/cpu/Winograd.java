@@ -1,0 +1,255 @@
+package dev.magvit4j.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * 3x3 stride-1 convolution by Winograd's minimal filtering F(4x4, 3x3) (Lavin and Gray, 2016):
+ * each 4x4 tile of output comes from a 6x6 tile of input as
+ *
+ * <pre>
+ * Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+ * </pre>
+ *
+ * which takes 36 multiplies per tile and channel pair instead of 144. Over all channels the
+ * elementwise products become 36 independent matrix products, one per position k of the 6x6
+ * transformed tile:
+ *
+ * <pre>
+ * U[k] = kernel transforms   [O x C]
+ * V[k] = input transforms    [C x tiles]
+ * M[k] = U[k] · V[k]         [O x tiles]     (Sgemm; the 36 products spread over the threads)
+ * y    = output transforms of M
+ * </pre>
+ *
+ * The transforms run on vectors of L tiles. Input: per row of tiles, the column transform Bᵀ
+ * combines six image rows over the whole (zero-padded) width, then each result row is split
+ * into its four column phases (x mod 4), so that the row transform ·B reads L tiles' values
+ * from contiguous memory. Output: M holds tiles contiguously, so Aᵀ·M·A runs on vectors
+ * directly and only the final store is per pixel.
+ *
+ * <p>Tiles are processed in chunks of whole tile rows, so V and M stay a few MB at any image
+ * size. The interpolation points are 0, ±1, ±2; the transforms' coefficients raise float32
+ * rounding from about 1e-7 to about 1e-6 of the output's scale.
+ */
+final class Winograd {
+
+    private Winograd() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final int TILE = 4, PATCH = 6, K = PATCH * PATCH;
+    /** Target output tiles per chunk: V and M are 36·C·tiles and 36·O·tiles floats. */
+    private static final int CHUNK = 512;
+
+    /** Off with -Dmagvit4j.winograd=false: every convolution then takes the direct (im2col GEMM) path. */
+    private static final boolean ENABLED = !"false".equals(System.getProperty("magvit4j.winograd"));
+
+    /** Worth it for 3x3 stride-1 convolutions with enough channels for the products to dominate the transforms. */
+    static boolean applies(CpuConv.Geometry g) {
+        return ENABLED && g.kh() == 3 && g.kw() == 3 && g.sh() == 1 && g.sw() == 1 && g.ph() <= 2 && g.pw() <= 2
+                && g.c() >= 16 && g.o() >= 16 && g.oh() >= TILE && g.ow() >= TILE;
+    }
+
+    /** y = conv(x, w) + bias for every image of the batch; w is OIHW at wOff, x NCHW at xOff, y NCHW from 0. */
+    static void forward(CpuConv.Geometry g, float[] x, int xOff, float[] w, int wOff, float[] bias, int biasOff, float[] y) {
+        int c = g.c(), o = g.o();
+        float[] u = new float[K * o * c];
+        Parallel.forRange(o, 4, (o0, o1) -> {
+            float[] t = new float[PATCH * 3];
+            for (int oc = o0; oc < o1; oc++) {
+                for (int ic = 0; ic < c; ic++) kernelTransform(w, wOff + (oc * c + ic) * 9, u, oc * c + ic, o * c, t);
+            }
+        });
+        int tilesH = (g.oh() + TILE - 1) / TILE, tilesW = (g.ow() + TILE - 1) / TILE;
+        int rowsPerChunk = Math.max(1, Math.min(tilesH, CHUNK / tilesW));
+        int maxTiles = rowsPerChunk * tilesW;
+        float[] v = new float[K * c * maxTiles], m = new float[K * o * maxTiles];
+        for (int b = 0; b < g.batch(); b++) {
+            int xb = xOff + b * c * g.h() * g.w(), yb = b * o * g.oh() * g.ow();
+            for (int ty0 = 0; ty0 < tilesH; ty0 += rowsPerChunk) {
+                int rows = Math.min(rowsPerChunk, tilesH - ty0), nt = rows * tilesW, firstRow = ty0;
+                Parallel.forRange(c * rows, 1, (j0, j1) -> {
+                    InputScratch s = new InputScratch(g.w() + 2 * g.pw(), tilesW);
+                    for (int j = j0; j < j1; j++) {
+                        int ic = j / rows, r = j % rows;
+                        inputRow(g, x, xb + ic * g.h() * g.w(), firstRow + r, tilesW, v, ic * nt + r * tilesW, c * nt, s);
+                    }
+                });
+                // 36 independent products; each runs on one thread (the pool is busy with the others).
+                Parallel.forRange(K, 1, (k0, k1) -> {
+                    for (int k = k0; k < k1; k++) {
+                        Sgemm.gemm(o, nt, c, u, k * o * c, c, 1, Sgemm.matrix(v, k * c * nt, nt, 1), m, k * o * nt, nt, false, null);
+                    }
+                });
+                Parallel.forRange(o, 1, (o0, o1) -> {
+                    float[] tile = new float[(TILE * TILE + TILE * PATCH) * L];
+                    for (int oc = o0; oc < o1; oc++) {
+                        float add = bias == null ? 0f : bias[biasOff + oc];
+                        for (int t = 0; t < nt; t += L) {
+                            outputTiles(g, m, oc * nt + t, o * nt, Math.min(L, nt - t), y, yb + oc * g.oh() * g.ow(), firstRow * tilesW + t, tilesW, add, tile);
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ kernel transform
+
+    private static final float SIXTH = 1f / 6f, TWELFTH = 1f / 12f, TWENTY_FOURTH = 1f / 24f;
+
+    /** U[k][oc·C + ic] = (G g Gᵀ)[k] for the 3x3 filter g at w[at]; kStride = O·C. */
+    private static void kernelTransform(float[] w, int at, float[] u, int index, int kStride, float[] t) {
+        // Columns first: t = G g, 6 x 3.
+        for (int j = 0; j < 3; j++) {
+            float g0 = w[at + j], g1 = w[at + 3 + j], g2 = w[at + 6 + j];
+            t[j] = 0.25f * g0;
+            t[3 + j] = -SIXTH * (g0 + g1 + g2);
+            t[6 + j] = -SIXTH * (g0 - g1 + g2);
+            t[9 + j] = TWENTY_FOURTH * g0 + TWELFTH * g1 + SIXTH * g2;
+            t[12 + j] = TWENTY_FOURTH * g0 - TWELFTH * g1 + SIXTH * g2;
+            t[15 + j] = g2;
+        }
+        // Then rows: t Gᵀ, 6 x 6.
+        for (int i = 0; i < PATCH; i++) {
+            float g0 = t[i * 3], g1 = t[i * 3 + 1], g2 = t[i * 3 + 2];
+            int k = i * PATCH * kStride + index;
+            u[k] = 0.25f * g0;
+            u[k + kStride] = -SIXTH * (g0 + g1 + g2);
+            u[k + 2 * kStride] = -SIXTH * (g0 - g1 + g2);
+            u[k + 3 * kStride] = TWENTY_FOURTH * g0 + TWELFTH * g1 + SIXTH * g2;
+            u[k + 4 * kStride] = TWENTY_FOURTH * g0 - TWELFTH * g1 + SIXTH * g2;
+            u[k + 5 * kStride] = g2;
+        }
+    }
+
+    // ------------------------------------------------------------------ input transform
+
+    /** Per-thread buffers of the input transform. */
+    private static final class InputScratch {
+        final int width;              // padded row width, rounded up to whole vectors
+        final float[] rows;           // 6 zero-padded image rows
+        final float[] cols;           // 6 rows of Bᵀ d over the whole width
+        final float[] phase;          // [6 rows][4 phases][tilesW + 1 (+ vector slack)]
+        final int phaseLen;
+
+        InputScratch(int paddedWidth, int tilesW) {
+            int need = Math.max(paddedWidth, TILE * tilesW + 2);
+            width = (need + L - 1) / L * L;
+            rows = new float[PATCH * width];
+            cols = new float[PATCH * width];
+            phaseLen = (tilesW + 1 + L - 1) / L * L + L;
+            phase = new float[PATCH * TILE * phaseLen];
+        }
+    }
+
+    /**
+     * V[k][index + t] for the tiles t of one tile row ty of one channel plane: Bᵀ d over the
+     * padded rows, split by column phase, then ·B on vectors of L tiles.
+     */
+    private static void inputRow(CpuConv.Geometry g, float[] x, int plane, int ty, int tilesW, float[] v, int index, int kStride, InputScratch s) {
+        int width = s.width, y0 = ty * TILE - g.ph();
+        // Six image rows, shifted right by the padding and zero outside the image.
+        java.util.Arrays.fill(s.rows, 0f);
+        for (int i = 0; i < PATCH; i++) {
+            int yy = y0 + i;
+            if (yy >= 0 && yy < g.h()) System.arraycopy(x, plane + yy * g.w(), s.rows, i * width + g.pw(), g.w());
+        }
+        // Columns: cols = Bᵀ rows, all columns at once.
+        float[] r = s.rows, cv = s.cols;
+        for (int col = 0; col < width; col += L) {
+            FloatVector d0 = FloatVector.fromArray(S, r, col), d1 = FloatVector.fromArray(S, r, width + col);
+            FloatVector d2 = FloatVector.fromArray(S, r, 2 * width + col), d3 = FloatVector.fromArray(S, r, 3 * width + col);
+            FloatVector d4 = FloatVector.fromArray(S, r, 4 * width + col), d5 = FloatVector.fromArray(S, r, 5 * width + col);
+            inputCombine(d0, d1, d2, d3, d4, d5, cv, col, width);
+        }
+        // Split each row of cols by column phase: phase[i][p][t] = cols[i][4t + p].
+        int pl = s.phaseLen;
+        for (int i = 0; i < PATCH; i++) {
+            int src = i * width, dst = i * TILE * pl;
+            for (int t = 0; t <= tilesW; t++) {
+                for (int p = 0; p < TILE; p++) {
+                    int col = TILE * t + p;
+                    s.phase[dst + p * pl + t] = col < width ? cv[src + col] : 0f;
+                }
+            }
+        }
+        // Rows: V = cols · B; tile t reads columns 4t .. 4t+5, i.e. phases 0-3 at t and phases 0-1 at t+1.
+        for (int t = 0; t < tilesW; t += L) {
+            VectorMask<Float> mask = S.indexInRange(t, tilesW);
+            for (int i = 0; i < PATCH; i++) {
+                int base = i * TILE * pl + t;
+                FloatVector d0 = FloatVector.fromArray(S, s.phase, base), d1 = FloatVector.fromArray(S, s.phase, base + pl);
+                FloatVector d2 = FloatVector.fromArray(S, s.phase, base + 2 * pl), d3 = FloatVector.fromArray(S, s.phase, base + 3 * pl);
+                FloatVector d4 = FloatVector.fromArray(S, s.phase, base + 1), d5 = FloatVector.fromArray(S, s.phase, base + pl + 1);
+                int k = i * PATCH * kStride + index + t;
+                (d0.mul(4f).sub(d2.mul(5f)).add(d4)).intoArray(v, k, mask);
+                (d1.add(d2).mul(-4f).add(d3).add(d4)).intoArray(v, k + kStride, mask);
+                (d1.sub(d2).mul(4f).sub(d3).add(d4)).intoArray(v, k + 2 * kStride, mask);
+                (d3.sub(d1).mul(2f).sub(d2).add(d4)).intoArray(v, k + 3 * kStride, mask);
+                (d1.sub(d3).mul(2f).sub(d2).add(d4)).intoArray(v, k + 4 * kStride, mask);
+                (d1.mul(4f).sub(d3.mul(5f)).add(d5)).intoArray(v, k + 5 * kStride, mask);
+            }
+        }
+    }
+
+    /** The 1-D input transform Bᵀ of six vectors, written as six rows of dst (stride). */
+    private static void inputCombine(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, FloatVector d4, FloatVector d5,
+                                     float[] dst, int at, int stride) {
+        d0.mul(4f).sub(d2.mul(5f)).add(d4).intoArray(dst, at);
+        d1.add(d2).mul(-4f).add(d3).add(d4).intoArray(dst, at + stride);
+        d1.sub(d2).mul(4f).sub(d3).add(d4).intoArray(dst, at + 2 * stride);
+        d3.sub(d1).mul(2f).sub(d2).add(d4).intoArray(dst, at + 3 * stride);
+        d1.sub(d3).mul(2f).sub(d2).add(d4).intoArray(dst, at + 4 * stride);
+        d1.mul(4f).sub(d3.mul(5f)).add(d5).intoArray(dst, at + 5 * stride);
+    }
+
+    // ------------------------------------------------------------------ output transform
+
+    /**
+     * Aᵀ M A (+ bias) for n ≤ L consecutive tiles starting at tile number first (row-major over
+     * the image's tiles) of one output plane; M[k] of those tiles is at m[index + k·kStride ..].
+     */
+    private static void outputTiles(CpuConv.Geometry g, float[] m, int index, int kStride, int n, float[] y, int plane,
+                                    int first, int tilesW, float add, float[] tile) {
+        VectorMask<Float> mask = S.indexInRange(0, n);
+        // Columns: (Aᵀ M)[i][j] for i < 4, j < 6, as vectors over the tiles, staged in tile[96 L ..]
+        // (vectors held in an array would be boxed; a float buffer in L1 costs almost nothing).
+        int cols = TILE * TILE * L;
+        for (int j = 0; j < PATCH; j++) {
+            FloatVector m0 = FloatVector.fromArray(S, m, index + j * kStride, mask);
+            FloatVector m1 = FloatVector.fromArray(S, m, index + (6 + j) * kStride, mask);
+            FloatVector m2 = FloatVector.fromArray(S, m, index + (12 + j) * kStride, mask);
+            FloatVector m3 = FloatVector.fromArray(S, m, index + (18 + j) * kStride, mask);
+            FloatVector m4 = FloatVector.fromArray(S, m, index + (24 + j) * kStride, mask);
+            FloatVector m5 = FloatVector.fromArray(S, m, index + (30 + j) * kStride, mask);
+            FloatVector p12 = m1.add(m2), m12 = m1.sub(m2), p34 = m3.add(m4), m34 = m3.sub(m4);
+            m0.add(p12).add(p34).intoArray(tile, cols + j * L);
+            m12.add(m34.mul(2f)).intoArray(tile, cols + (6 + j) * L);
+            p12.add(p34.mul(4f)).intoArray(tile, cols + (12 + j) * L);
+            m12.add(m34.mul(8f)).add(m5).intoArray(tile, cols + (18 + j) * L);
+        }
+        // Rows: tile[i][jj] over the tiles, stored lane-major: tile[(i*4 + jj)*L + lane].
+        for (int i = 0; i < TILE; i++) {
+            int r = cols + i * PATCH * L;
+            FloatVector m0 = FloatVector.fromArray(S, tile, r), m1 = FloatVector.fromArray(S, tile, r + L);
+            FloatVector m2 = FloatVector.fromArray(S, tile, r + 2 * L), m3 = FloatVector.fromArray(S, tile, r + 3 * L);
+            FloatVector m4 = FloatVector.fromArray(S, tile, r + 4 * L), m5 = FloatVector.fromArray(S, tile, r + 5 * L);
+            FloatVector p12 = m1.add(m2), m12 = m1.sub(m2), p34 = m3.add(m4), m34 = m3.sub(m4);
+            m0.add(p12).add(p34).add(add).intoArray(tile, (i * 4) * L);
+            m12.add(m34.mul(2f)).add(add).intoArray(tile, (i * 4 + 1) * L);
+            p12.add(p34.mul(4f)).add(add).intoArray(tile, (i * 4 + 2) * L);
+            m12.add(m34.mul(8f)).add(m5).add(add).intoArray(tile, (i * 4 + 3) * L);
+        }
+        for (int lane = 0; lane < n; lane++) {
+            int t = first + lane, oy = (t / tilesW) * TILE, ox = (t % tilesW) * TILE;
+            int rows = Math.min(TILE, g.oh() - oy), width = Math.min(TILE, g.ow() - ox);
+            for (int i = 0; i < rows; i++) {
+                int at = plane + (oy + i) * g.ow() + ox;
+                for (int jj = 0; jj < width; jj++) y[at + jj] = tile[(i * 4 + jj) * L + lane];
+            }
+        }
+    }
+}
