@@ -61,7 +61,7 @@ public interface Backend {
 
     enum ReduceOp { SUM, MEAN, MAX, MIN }
 
-    /** Reduces over the given (sorted, distinct) dims. */
+    /** Reduces over the given (sorted, distinct, non-negative) dims; an empty list reduces nothing. */
     Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepDim);
 
     /** Variance over dims, dividing by (n - correction). */

@@ -19,13 +19,16 @@ public final class Main {
             usage: ./magvit4j COMMAND [options]
 
             commands:
-              bench [--only a,b] [--threads N] [--seconds S]
+              bench [--only a,b] [--threads N] [--seconds S] [--repeat N]
                     times the engine's hot paths and prints each beside the machine's measured
-                    peak (vector FMA GFLOP/s, or copy GB/s for memory-bound kernels)
+                    peak (vector FMA GFLOP/s, or copy GB/s for memory-bound kernels); with
+                    --repeat N each workload is measured N times and the lowest median kept
               bench --guard [--baseline FILE] [--margin 0.25] [--threads N]
                     re-measures the workloads of a baseline (default benchmarks/baseline.json)
                     and exits with status 1 if any got slower than the margin allows
-              bench --write-baseline FILE   writes the measured ratios as a new baseline
+              bench --write-baseline FILE   writes the measured ratios as a new baseline (each workload
+                    measured --repeat times, default 3, keeping the median)
+              bench --json FILE             also writes the results as JSON lines (for benchmarks/compare.sh)
               info  prints the Java runtime, SIMD width and thread count
               help  prints this text
             """;
@@ -51,7 +54,7 @@ public final class Main {
             return argv.length == 0 ? 2 : 0;
         }
         return switch (argv[0]) {
-            case "bench" -> bench(new Args(argv, 1, Set.of("only", "threads", "seconds", "baseline", "margin", "write-baseline"), Set.of("guard")));
+            case "bench" -> bench(new Args(argv, 1, Set.of("only", "threads", "seconds", "repeat", "baseline", "margin", "write-baseline", "json"), Set.of("guard")));
             case "info" -> info();
             default -> throw new CliException("unknown command '" + argv[0] + "' (commands: bench, info, help)");
         };
@@ -74,8 +77,11 @@ public final class Main {
 
     private static int bench(Args a) throws java.io.IOException {
         threads(a);
-        Bench bench = new Bench(a.getDouble("seconds", 1.0), System.out);
-        if (a.flag("guard")) {
+        boolean guard = a.flag("guard");
+        // The guard runs in a short mode: half-second measurements (it re-measures what it flags).
+        boolean writingBaseline = a.get("write-baseline", null) != null;
+        Bench bench = new Bench(a.getDouble("seconds", guard ? 0.5 : 1.0), a.getInt("repeat", writingBaseline ? 3 : 1), writingBaseline, System.out);
+        if (guard) {
             Path baseline = Path.of(a.get("baseline", "benchmarks/baseline.json"));
             if (!java.nio.file.Files.isRegularFile(baseline)) throw new CliException("baseline " + baseline + " not found");
             double margin = a.getDouble("margin", 0.25);
@@ -92,6 +98,8 @@ public final class Main {
         if (only == null) chosen.addAll(Workloads.all());
         else for (String n : only.split(",")) chosen.add(Workloads.byName(n.trim()));
         List<Bench.Result> results = bench.table(chosen);
+        String json = a.get("json", null);
+        if (json != null) Bench.writeJson(results, Path.of(json));
         String out = a.get("write-baseline", null);
         if (out != null) {
             Bench.writeBaseline(results, Path.of(out));

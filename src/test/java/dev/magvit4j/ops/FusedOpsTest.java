@@ -293,6 +293,21 @@ class FusedOpsTest {
         }
     }
 
+    /**
+     * At the real size, 18 bits, against the reference formulation itself: PyTorch's softmax over
+     * all 2^18 codes in float64 (benchmarks/torch_peer.py, check_formula) for the deterministic
+     * input z[t][k] = float32(0.02·sin(1.1·t + 2.3·k + 0.5)), 256 tokens.
+     */
+    @Test
+    void lfqEntropyMatchesTheReferenceAtEighteenBits() {
+        int tokens = 256, bits = 18;
+        float[] z = new float[tokens * bits];
+        for (int t = 0; t < tokens; t++) for (int k = 0; k < bits; k++) z[t * bits + k] = (float) (0.02 * Math.sin(1.1 * t + 2.3 * k + 0.5));
+        Tensor e = Lfq.entropy(Tensor.of(z, tokens, bits, 1, 1), 0.01f);
+        GradCheck.assertClose("per-sample entropy", new double[] {2.4700238890853976}, new double[] {e.get(0)}, 1e-5);
+        GradCheck.assertClose("codebook entropy", new double[] {4.7687145150022925}, new double[] {e.get(1)}, 1e-5);
+    }
+
     /** Bytes allocated so far by all live threads (the calling thread and the kernel pool). */
     private static long allocatedBytes() {
         var bean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();

@@ -24,6 +24,12 @@ public final class CpuBackend implements Backend {
         return new Tensor(CpuStorage.allocate(dtype, Shape.numel(s)), s, Shape.contiguousStrides(s), 0);
     }
 
+    /** A float32 CPU tensor over an array the kernel just filled. */
+    static Tensor tensor(float[] data, int... shape) {
+        int[] s = shape.clone();
+        return new Tensor(new CpuStorage(data), s, Shape.contiguousStrides(s), 0);
+    }
+
     // ------------------------------------------------------------------ memory
 
     @Override

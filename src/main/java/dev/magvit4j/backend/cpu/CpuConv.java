@@ -85,7 +85,7 @@ final class CpuConv {
         // flipped in space and transposed in channels, padded by 2 - pad: Winograd again.
         Geometry t = new Geometry(g.batch, g.o, g.oh, g.ow, g.c, 3, 3, 1, 1, 2 - g.ph, 2 - g.pw, g.h, g.w);
         if (g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && Winograd.applies(t)) {
-            float[] flipped = new float[g.c * g.o * 9];
+            float[] flipped = Workspace.floats(Workspace.Slot.WINOGRAD_FLIPPED, g.c * g.o * 9);
             for (int o = 0; o < g.o; o++)
                 for (int c = 0; c < g.c; c++)
                     for (int r = 0; r < 9; r++) flipped[(c * g.o + o) * 9 + 8 - r] = wv[weight.offset() + (o * g.c + c) * 9 + r];
@@ -100,7 +100,7 @@ final class CpuConv {
             }
             return dx;
         }
-        float[] dcol = new float[ck * Math.min(CHUNK, g.pixels())];
+        float[] dcol = Workspace.floats(Workspace.Slot.COL2IM, ck * Math.min(CHUNK, g.pixels()));
         for (int b = 0; b < g.batch; b++) {
             for (int p0 = 0; p0 < g.pixels(); p0 += CHUNK) {
                 int np = Math.min(CHUNK, g.pixels() - p0);

@@ -173,9 +173,7 @@ final class CpuLfq {
             p[j] *= invN;
             codebook -= p[j] * Math.log(p[j] + LOG_EPS);
         }
-        Tensor values = dev.magvit4j.backend.Backends.cpu().wrap(new float[] {(float) perSample, (float) codebook}, new int[] {2});
-        Tensor probs = dev.magvit4j.backend.Backends.cpu().wrap(p, new int[] {p.length});
-        return new Tensor[] {values, probs};
+        return new Tensor[] {CpuBackend.tensor(new float[] {(float) perSample, (float) codebook}, 2), CpuBackend.tensor(p, p.length)};
     }
 
     static Tensor entropyBackward(Tensor z, Tensor avgProbs, float temperature, float dPerSample, float dCodebook) {

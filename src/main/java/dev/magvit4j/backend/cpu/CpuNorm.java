@@ -178,13 +178,9 @@ final class CpuNorm {
                 }
             }
         });
-        Tensor dscale = scale == null ? null : wrap(sumDyXhat, batch, channels);
-        Tensor dshift = hasShift ? wrap(sumDy, batch, channels) : null;
+        Tensor dscale = scale == null ? null : CpuBackend.tensor(sumDyXhat, batch, channels);
+        Tensor dshift = hasShift ? CpuBackend.tensor(sumDy, batch, channels) : null;
         return new Tensor[] {dx, dscale, dshift};
-    }
-
-    private static Tensor wrap(float[] data, int... shape) {
-        return dev.magvit4j.backend.Backends.cpu().wrap(data, shape);
     }
 
     static Tensor[] rmsNorm(Tensor x, Tensor weight, float eps) {
@@ -255,6 +251,6 @@ final class CpuNorm {
         });
         float[] dw = new float[d];
         for (float[] p : partial) if (p != null) for (int i = 0; i < d; i++) dw[i] += p[i];
-        return new Tensor[] {dx, wrap(dw, d)};
+        return new Tensor[] {dx, CpuBackend.tensor(dw, d)};
     }
 }

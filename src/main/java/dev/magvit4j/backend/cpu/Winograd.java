@@ -55,7 +55,7 @@ final class Winograd {
     /** y = conv(x, w) + bias for every image of the batch; w is OIHW at wOff, x NCHW at xOff, y NCHW from 0. */
     static void forward(CpuConv.Geometry g, float[] x, int xOff, float[] w, int wOff, float[] bias, int biasOff, float[] y) {
         int c = g.c(), o = g.o();
-        float[] u = new float[K * o * c];
+        float[] u = Workspace.floats(Workspace.Slot.WINOGRAD_KERNELS, K * o * c);
         Parallel.forRange(o, 4, (o0, o1) -> {
             float[] t = new float[PATCH * 3];
             for (int oc = o0; oc < o1; oc++) {
@@ -65,7 +65,8 @@ final class Winograd {
         int tilesH = (g.oh() + TILE - 1) / TILE, tilesW = (g.ow() + TILE - 1) / TILE;
         int rowsPerChunk = Math.max(1, Math.min(tilesH, CHUNK / tilesW));
         int maxTiles = rowsPerChunk * tilesW;
-        float[] v = new float[K * c * maxTiles], m = new float[K * o * maxTiles];
+        float[] v = Workspace.floats(Workspace.Slot.WINOGRAD_INPUTS, K * c * maxTiles);
+        float[] m = Workspace.floats(Workspace.Slot.WINOGRAD_PRODUCTS, K * o * maxTiles);
         for (int b = 0; b < g.batch(); b++) {
             int xb = xOff + b * c * g.h() * g.w(), yb = b * o * g.oh() * g.ow();
             for (int ty0 = 0; ty0 < tilesH; ty0 += rowsPerChunk) {
