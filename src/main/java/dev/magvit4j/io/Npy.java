@@ -93,34 +93,39 @@ public final class Npy {
             case "<f4" -> {
                 float[] v = new float[n];
                 b.asFloatBuffer().get(v);
-                yield Tensor.of(v, shape);
+                yield wrap(v, shape);
             }
             case "<f8" -> {
                 float[] v = new float[n];
                 for (int i = 0; i < n; i++) v[i] = (float) b.getDouble();
-                yield Tensor.of(v, shape);
+                yield wrap(v, shape);
             }
             case "<f2" -> {
                 float[] v = new float[n];
                 for (int i = 0; i < n; i++) v[i] = Float.float16ToFloat(b.getShort());
-                yield Tensor.of(v, shape);
+                yield wrap(v, shape);
             }
             case "<i8" -> {
                 long[] v = new long[n];
                 b.asLongBuffer().get(v);
-                yield Tensor.ofLongs(v, shape);
+                yield wrap(v, shape);
             }
             case "<i4" -> {
                 int[] v = new int[n];
                 b.asIntBuffer().get(v);
-                yield Tensor.ofInts(v, shape);
+                yield wrap(v, shape);
             }
             default -> {
-                boolean[] v = new boolean[n];
-                for (int i = 0; i < n; i++) v[i] = raw[i] != 0;
-                yield Tensor.ofBools(v, shape);
+                byte[] v = new byte[n];
+                for (int i = 0; i < n; i++) v[i] = (byte) (raw[i] != 0 ? 1 : 0);
+                yield wrap(v, shape);
             }
         };
+    }
+
+    /** A tensor of exactly this shape (a 0-d shape stays 0-d). */
+    private static Tensor wrap(Object array, int[] shape) {
+        return dev.magvit4j.backend.Backends.cpu().wrap(array, shape);
     }
 
     private static int[] parseShape(String s, String where) throws IOException {

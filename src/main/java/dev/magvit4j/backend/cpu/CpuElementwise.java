@@ -30,29 +30,25 @@ final class CpuElementwise {
     /** PyTorch's softplus threshold: above it softplus(x) = x. */
     private static final float SOFTPLUS_THRESHOLD = 20f;
 
-    private static FloatVector sigmoid(FloatVector x) {
-        return FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-    }
-
     private static FloatVector forward(UnaryOp op, float alpha, FloatVector x) {
         return switch (op) {
-            case EXP -> x.lanewise(VectorOperators.EXP);
-            case LOG -> x.lanewise(VectorOperators.LOG);
+            case EXP -> VectorMath.exp(x);
+            case LOG -> VectorMath.log(x);
             case SQRT -> x.sqrt();
             case RSQRT -> FloatVector.broadcast(S, 1f).div(x.sqrt());
             case ABS -> x.abs();
             case SQUARE -> x.mul(x);
-            case POW -> alpha == 2f ? x.mul(x) : x.lanewise(VectorOperators.POW, alpha);
+            case POW -> VectorMath.pow(x, alpha);
             case RELU -> x.max(0f);
             case LEAKY_RELU -> x.blend(x.mul(alpha), x.lt(0f));
-            case SIGMOID -> sigmoid(x);
-            case SILU -> x.mul(sigmoid(x));
-            case SOFTPLUS -> x.lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P).blend(x, x.compare(VectorOperators.GT, SOFTPLUS_THRESHOLD));
+            case SIGMOID -> VectorMath.sigmoid(x);
+            case SILU -> x.mul(VectorMath.sigmoid(x));
+            case SOFTPLUS -> VectorMath.softplus(x).blend(x, x.compare(VectorOperators.GT, SOFTPLUS_THRESHOLD));
             case GELU_TANH -> {
                 FloatVector u = x.mul(x).mul(GELU_C).add(1f).mul(x).mul(GELU_K);
-                yield u.lanewise(VectorOperators.TANH).add(1f).mul(x).mul(0.5f);
+                yield VectorMath.tanh(u).add(1f).mul(x).mul(0.5f);
             }
-            case TANH -> x.lanewise(VectorOperators.TANH);
+            case TANH -> VectorMath.tanh(x);
             case SIGN -> FloatVector.zero(S).blend(1f, x.compare(VectorOperators.GT, 0f)).blend(-1f, x.lt(0f));
         };
     }
@@ -66,18 +62,18 @@ final class CpuElementwise {
             case RSQRT -> dy.mul(-0.5f).mul(y).mul(y).mul(y);
             case ABS -> dy.mul(forward(UnaryOp.SIGN, 0f, x));
             case SQUARE -> dy.mul(x).mul(2f);
-            case POW -> alpha == 0f ? FloatVector.zero(S) : dy.mul(alpha).mul(x.lanewise(VectorOperators.POW, alpha - 1f));
+            case POW -> alpha == 0f ? FloatVector.zero(S) : dy.mul(alpha).mul(VectorMath.pow(x, alpha - 1f));
             case RELU -> FloatVector.zero(S).blend(dy, x.compare(VectorOperators.GT, 0f));
             case LEAKY_RELU -> dy.mul(alpha).blend(dy, x.compare(VectorOperators.GT, 0f));
             case SIGMOID -> dy.mul(y).mul(y.neg().add(1f));
             case SILU -> {
-                FloatVector s = sigmoid(x);
+                FloatVector s = VectorMath.sigmoid(x);
                 yield dy.mul(s.mul(x.mul(s.neg().add(1f)).add(1f)));
             }
-            case SOFTPLUS -> dy.mul(sigmoid(x)).blend(dy, x.compare(VectorOperators.GT, SOFTPLUS_THRESHOLD));
+            case SOFTPLUS -> dy.mul(VectorMath.sigmoid(x)).blend(dy, x.compare(VectorOperators.GT, SOFTPLUS_THRESHOLD));
             case GELU_TANH -> {
                 FloatVector x2 = x.mul(x);
-                FloatVector t = x2.mul(GELU_C).add(1f).mul(x).mul(GELU_K).lanewise(VectorOperators.TANH);
+                FloatVector t = VectorMath.tanh(x2.mul(GELU_C).add(1f).mul(x).mul(GELU_K));
                 FloatVector du = x2.mul(3f * GELU_C).add(1f).mul(GELU_K);
                 FloatVector d = t.add(1f).mul(0.5f).add(x.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du));
                 yield dy.mul(d);

@@ -116,7 +116,7 @@ final class CpuNorm {
                 acc0 = acc0.add(v);
             }
         }
-        return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(acc0.add(acc1).add(acc2.add(acc3)));
     }
 
     /**
@@ -155,8 +155,8 @@ final class CpuNorm {
                         aDy = aDy.add(d);
                         aDyX = d.fma(xx, aDyX);
                     }
-                    float sDy = aDy.reduceLanes(VectorOperators.ADD);
-                    float sDyXhat = r * (aDyX.reduceLanes(VectorOperators.ADD) - mu * sDy);
+                    float sDy = VectorMath.sum(aDy);
+                    float sDyXhat = r * (VectorMath.sum(aDyX) - mu * sDy);
                     sumDy[b * channels + c] = sDy;
                     sumDyXhat[b * channels + c] = sDyXhat;
                     float gamma = sc == null ? 1f : sc[scOff + affineIndex(scaleF, b, c, channels)];
@@ -238,7 +238,7 @@ final class CpuNorm {
                         FloatVector gw = FloatVector.fromArray(S, gv, ga + i, m).mul(FloatVector.fromArray(S, wv, wo + i, m));
                         dot = gw.fma(FloatVector.fromArray(S, xv, xa + i, m), dot);
                     }
-                    float k = -rs * rs * rs * dot.reduceLanes(VectorOperators.ADD) / d;
+                    float k = -rs * rs * rs * VectorMath.sum(dot) / d;
                     for (int i = 0; i < d; i += L) {
                         VectorMask<Float> m = S.indexInRange(i, d);
                         FloatVector g = FloatVector.fromArray(S, gv, ga + i, m);

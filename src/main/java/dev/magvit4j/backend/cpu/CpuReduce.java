@@ -105,7 +105,7 @@ final class CpuReduce {
         }
         acc0 = combine(op, acc0, acc1);
         return switch (op) {
-            case SUM, MEAN -> acc0.reduceLanes(VectorOperators.ADD);
+            case SUM, MEAN -> VectorMath.sum(acc0);
             case MAX -> acc0.reduceLanes(VectorOperators.MAX);
             case MIN -> acc0.reduceLanes(VectorOperators.MIN);
         };
@@ -174,7 +174,7 @@ final class CpuReduce {
                             FloatVector d = FloatVector.fromArray(S, l.data, at + k, mask).sub(m).blend(0f, mask.not());
                             acc = d.fma(d, acc);
                         }
-                        s = acc.reduceLanes(VectorOperators.ADD);
+                        s = VectorMath.sum(acc);
                     } else {
                         for (int k = 0; k < l.r; k++) {
                             float d = l.data[at + k * l.inner] - m;

@@ -30,11 +30,11 @@ final class CpuSoftmax {
         FloatVector acc = FloatVector.zero(S);
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector e = FloatVector.fromArray(S, a, off + i, m).sub(shift).lanewise(VectorOperators.EXP).blend(0f, m.not());
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, a, off + i, m).sub(shift)).blend(0f, m.not());
             if (out != null) e.intoArray(out, outOff + i, m);
             acc = acc.add(e);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(acc);
     }
 
     static Tensor softmax(Tensor x, boolean log) {
@@ -83,11 +83,11 @@ final class CpuSoftmax {
                     FloatVector g = FloatVector.fromArray(S, gv, ga + i, m);
                     acc = log ? acc.add(g) : g.fma(FloatVector.fromArray(S, yv, ya + i, m), acc);
                 }
-                float s = acc.reduceLanes(VectorOperators.ADD);
+                float s = VectorMath.sum(acc);
                 for (int i = 0; i < n; i += L) {
                     VectorMask<Float> m = S.indexInRange(i, n);
                     FloatVector g = FloatVector.fromArray(S, gv, ga + i, m), yy = FloatVector.fromArray(S, yv, ya + i, m);
-                    FloatVector d = log ? g.sub(yy.lanewise(VectorOperators.EXP).mul(s)) : yy.mul(g.sub(s));
+                    FloatVector d = log ? g.sub(VectorMath.exp(yy).mul(s)) : yy.mul(g.sub(s));
                     d.intoArray(dv, out + i, m);
                 }
             }
@@ -157,7 +157,7 @@ final class CpuSoftmax {
                 float g = dl[dlo + r], l = sv[so + r];
                 for (int i = 0; i < n; i += L) {
                     VectorMask<Float> m = S.indexInRange(i, n);
-                    FloatVector.fromArray(S, xv, at + i, m).sub(l).lanewise(VectorOperators.EXP).mul(g).intoArray(dv, out + i, m);
+                    VectorMath.exp(FloatVector.fromArray(S, xv, at + i, m).sub(l)).mul(g).intoArray(dv, out + i, m);
                 }
                 dv[out + (int) t] -= g;
             }

@@ -5,7 +5,6 @@ import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The SwiGLU gate silu(a)·b of the Llama feed-forward, and its gradients. */
@@ -15,10 +14,6 @@ final class CpuSwiglu {
 
     private static final VectorSpecies<Float> S = CpuElementwise.S;
     private static final int L = S.length();
-
-    private static FloatVector sigmoid(FloatVector x) {
-        return FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-    }
 
     private static void check(Tensor a, Tensor b) {
         if (!java.util.Arrays.equals(a.shapeRef(), b.shapeRef())) {
@@ -38,7 +33,7 @@ final class CpuSwiglu {
             for (int i = i0; i < i1; i += L) {
                 VectorMask<Float> m = S.indexInRange(i, i1);
                 FloatVector x = FloatVector.fromArray(S, av, ao + i, m);
-                x.mul(sigmoid(x)).mul(FloatVector.fromArray(S, bv, bo + i, m)).intoArray(o, i, m);
+                x.mul(VectorMath.sigmoid(x)).mul(FloatVector.fromArray(S, bv, bo + i, m)).intoArray(o, i, m);
             }
         });
         return out;
@@ -60,7 +55,7 @@ final class CpuSwiglu {
                 FloatVector x = FloatVector.fromArray(S, av, ao + i, m);
                 FloatVector y = FloatVector.fromArray(S, bv, bo + i, m);
                 FloatVector g = FloatVector.fromArray(S, gv, go + i, m);
-                FloatVector s = sigmoid(x);
+                FloatVector s = VectorMath.sigmoid(x);
                 g.mul(y).mul(s.mul(x.mul(s.neg().add(1f)).add(1f))).intoArray(dav, i, m);
                 g.mul(x).mul(s).intoArray(dbv, i, m);
             }

@@ -1,0 +1,158 @@
+package dev.magvit4j.tokenizer;
+
+import dev.magvit4j.autograd.Autograd;
+import dev.magvit4j.nn.Module;
+import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Shape;
+import dev.magvit4j.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The MAGVIT-v2 image tokenizer of Open-MAGVIT2: encoder → lookup-free quantizer → decoder, with
+ * the reference's module names ({@code encoder.*}, {@code decoder.*}), so a state dict loads by
+ * name without renaming.
+ *
+ * <pre>{@code
+ * Tokenizer tok = Tokenizer.load(Path.of("imagenet_256_L.ckpt"));   // EMA weights when present
+ * Tokenizer.Tokens t = tok.encode(images);                            // images [B, 3, 256, 256] in [-1, 1]
+ * t.indices();                                                        // [B, 16, 16] 18-bit codes
+ * Tensor back = tok.decode(t.indices());                              // [B, 3, 256, 256]
+ * Tensor same = tok.decode(t.pre(), t.post());                        // from the 6 + 12-bit sub-tokens
+ * }</pre>
+ */
+public final class Tokenizer extends Module {
+
+    public final TokenizerConfig config;
+    public final Encoder encoder;
+    public final Decoder decoder;
+    public final LookupFreeQuantizer quantize;
+
+    public Tokenizer(TokenizerConfig config) {
+        this.config = config;
+        this.encoder = child("encoder", new Encoder(config));
+        this.decoder = child("decoder", new Decoder(config));
+        this.quantize = child("quantize", LookupFreeQuantizer.released(config.zChannels()));
+    }
+
+    // ------------------------------------------------------------------ weights
+
+    /** Which weights of a checkpoint to use. */
+    public enum Weights {
+        /** The EMA weights ({@code model_ema.*}) when the checkpoint has them, else the live ones. */
+        EMA_IF_PRESENT,
+        /** The live (last training step) weights. */
+        LIVE
+    }
+
+    /**
+     * A tokenizer built from a state dict's names and shapes and loaded from it. {@code prefix} is
+     * where the tokenizer sits in the dict ("" for a tokenizer checkpoint, "first_stage_model."
+     * in an AR checkpoint). EMA weights are stored as {@code model_ema.<name without dots>}.
+     */
+    public static Tokenizer fromStateDict(Map<String, Tensor> state, String prefix, Weights weights) {
+        Map<String, Tensor> own = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            if (e.getKey().startsWith(prefix)) own.put(e.getKey().substring(prefix.length()), e.getValue());
+        }
+        Tokenizer t = new Tokenizer(TokenizerConfig.infer(own));
+        t.load(own, weights);
+        t.eval();
+        return t;
+    }
+
+    /** Loads weights by name (encoder.* and decoder.*; other entries such as loss.* are ignored). */
+    public void load(Map<String, Tensor> state, Weights weights) {
+        boolean ema = weights == Weights.EMA_IF_PRESENT && hasEma(state);
+        Map<String, Tensor> chosen = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        for (String name : stateDict().keySet()) {
+            String key = ema ? emaKey(name) : name;
+            Tensor v = state.get(key);
+            if (v == null) missing.add(key);
+            else chosen.put(name, v);
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("checkpoint lacks " + missing.size() + " tokenizer weight(s)" + (ema ? " in its EMA copy" : "")
+                    + ": " + String.join(", ", missing.subList(0, Math.min(6, missing.size()))) + (missing.size() > 6 ? ", ..." : ""));
+        }
+        loadStateDict(chosen, true);
+    }
+
+    /** The reference's LitEma stores parameter p.q.r as model_ema.pqr. */
+    static String emaKey(String name) {
+        return "model_ema." + name.replace(".", "");
+    }
+
+    static boolean hasEma(Map<String, Tensor> state) {
+        for (String k : state.keySet()) if (k.startsWith("model_ema.") && !k.equals("model_ema.decay") && !k.equals("model_ema.num_updates")) return true;
+        return false;
+    }
+
+    // ------------------------------------------------------------------ inference
+
+    /** The tokens of a batch: 18-bit indices [B, h, w], the factorised sub-indices, the ±1 codes and the encoder output. */
+    public record Tokens(Tensor indices, Tensor pre, Tensor post, Tensor codes, Tensor latent) {}
+
+    /** Encodes images [B, C, H, W] in [-1, 1] (H and W multiples of the downsampling factor). */
+    public Tokens encode(Tensor images) {
+        checkImages(images);
+        try (var ignored = Autograd.noGrad()) {
+            Tensor z = encoder.forward(images);
+            LookupFreeQuantizer.Output q = quantize.forward(z, false);
+            Tensor[] f = q.factorIndices();
+            return new Tokens(q.indices(), f[0], f.length > 1 ? f[1] : null, q.quantized(), z);
+        }
+    }
+
+    /** Images [B, C, H, W] (not clamped) from 18-bit indices [B, h, w]. */
+    public Tensor decode(Tensor indices) {
+        if (indices.dim() != 3 || (indices.dtype() != DType.INT64 && indices.dtype() != DType.INT32)) {
+            throw new IllegalArgumentException("decode needs integer indices [B, h, w], got " + indices.dtype() + " " + Shape.str(indices.shapeRef()));
+        }
+        try (var ignored = Autograd.noGrad()) {
+            return decodeCodes(quantize.codes(indices));
+        }
+    }
+
+    /** Images from the factorised sub-indices (pre: the low bits, post: the rest), each [B, h, w]. */
+    public Tensor decode(Tensor pre, Tensor post) {
+        return decode(quantize.combine(pre, post));
+    }
+
+    /** Images from ±1 codes [B, z, h, w]. */
+    public Tensor decodeCodes(Tensor codes) {
+        if (codes.dim() != 4 || codes.size(1) != config.zChannels()) {
+            throw new IllegalArgumentException("decoder input must be [B, " + config.zChannels() + ", h, w], got " + Shape.str(codes.shapeRef()));
+        }
+        if (codes.size(2) * codes.size(3) < 2) {
+            throw new IllegalArgumentException("a latent of " + codes.size(2) + "x" + codes.size(3) + " has no unbiased variance for the decoder's adaptive group norm; use images of at least 2 latent pixels");
+        }
+        try (var ignored = Autograd.noGrad()) {
+            return decoder.forward(codes);
+        }
+    }
+
+    /** decode(encode(images)). */
+    public Tensor reconstruct(Tensor images) {
+        return decodeCodes(encode(images).codes());
+    }
+
+    private void checkImages(Tensor images) {
+        int f = config.downsampling();
+        if (images.dim() != 4 || images.size(1) != config.inChannels()) {
+            throw new IllegalArgumentException("images must be [B, " + config.inChannels() + ", H, W], got " + Shape.str(images.shapeRef()));
+        }
+        int h = images.size(2), w = images.size(3);
+        if (h % f != 0 || w % f != 0) {
+            throw new IllegalArgumentException("image size " + h + "x" + w + " is not a multiple of the tokenizer's downsampling factor " + f);
+        }
+        if ((h / f) * (w / f) < 2) {
+            throw new IllegalArgumentException("image size " + h + "x" + w + " gives a " + (h / f) + "x" + (w / f)
+                    + " latent, which the decoder's adaptive group norm cannot normalise (no unbiased variance); use at least " + f + "x" + (2 * f));
+        }
+    }
+}
