@@ -4,6 +4,10 @@ import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
 import java.util.Arrays;
 
 /**
@@ -28,6 +32,8 @@ final class CpuAttention {
         int shift() { return tk - tq; }
         /** Number of keys query rows [r0, r1) can see at most. */
         int keysFor(int r1) { return causal ? Math.min(tk, r1 + shift()) : tk; }
+        /** Keys 0 .. limit-1 are the only ones query i may see (all of them, without a mask). */
+        int limit(int i) { return causal ? Math.min(tk, i + shift() + 1) : tk; }
         boolean visible(int b, int h, int i, int j) {
             if (causal && j > i + shift()) return false;
             return mask == null || mask[b * mb + h * mh + i * tk + j] != 0;
@@ -80,20 +86,17 @@ final class CpuAttention {
                 int qBase = qo + (bh * g.tq + r0) * d, kBase = ko + bh * g.tk * d, vBase = vo + bh * g.tk * d;
                 Sgemm.gemm(rows, keys, d, qv, qBase, d, 1, Sgemm.matrix(kv, kBase, 1, d), s, 0, keys, false, null);
                 for (int r = 0; r < rows; r++) {
-                    int i = r0 + r, row = r * keys;
-                    float mx = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j < keys; j++) {
-                        float x = g.visible(b, h, i, j) ? s[row + j] * scale : Float.NEGATIVE_INFINITY;
-                        s[row + j] = x;
-                        if (x > mx) mx = x;
-                    }
+                    int i = r0 + r, row = r * keys, limit = Math.min(keys, g.limit(i));
+                    float mx = g.mask == null ? scaleAndMax(s, row, limit, scale) : maskedScaleAndMax(g, b, h, i, s, row, keys, scale);
+                    int width = g.mask == null ? limit : keys;
                     if (mx == Float.NEGATIVE_INFINITY) {           // nothing visible: output 0
                         Arrays.fill(s, row, row + keys, 0f);
                         lv[bh * g.tq + i] = Float.NEGATIVE_INFINITY;
                         continue;
                     }
-                    float sum = CpuSoftmax.sumExp(s, row, keys, mx, s, row), inv = 1f / sum;
-                    for (int j = 0; j < keys; j++) s[row + j] *= inv;
+                    float sum = CpuSoftmax.sumExp(s, row, width, mx, s, row);
+                    scale(s, row, width, 1f / sum);
+                    Arrays.fill(s, row + width, row + keys, 0f);
                     lv[bh * g.tq + i] = mx + (float) Math.log(sum);
                 }
                 Sgemm.gemm(rows, d, keys, s, 0, keys, 1, Sgemm.matrix(vv, vBase, d, 1), ov, (bh * g.tq + r0) * d, d, false, null);
@@ -130,13 +133,24 @@ final class CpuAttention {
                     for (int r = 0; r < rows; r++) {
                         int i = r0 + r, row = r * keys;
                         float l = lv[lo + bh * g.tq + i];
-                        float di = 0f;
-                        for (int c = 0; c < d; c++) di += gv[go + qRow + r * d + c] * ov[oo + qRow + r * d + c];
-                        for (int j = 0; j < keys; j++) {
-                            float pj = l == Float.NEGATIVE_INFINITY || !g.visible(b, h, i, j) ? 0f : (float) Math.exp(p[row + j] * scale - l);
-                            p[row + j] = pj;
-                            ds[row + j] = pj * (ds[row + j] - di) * scale;
+                        float di = dot(gv, go + qRow + r * d, ov, oo + qRow + r * d, d);
+                        if (l == Float.NEGATIVE_INFINITY) {
+                            Arrays.fill(p, row, row + keys, 0f);
+                            Arrays.fill(ds, row, row + keys, 0f);
+                            continue;
                         }
+                        int width = g.mask == null ? Math.min(keys, g.limit(i)) : keys;
+                        probabilitiesAndScoreGradient(p, ds, row, width, scale, l, di);
+                        if (g.mask != null) {
+                            for (int j = 0; j < keys; j++) {
+                                if (!g.visible(b, h, i, j)) {
+                                    p[row + j] = 0f;
+                                    ds[row + j] = 0f;
+                                }
+                            }
+                        }
+                        Arrays.fill(p, row + width, row + keys, 0f);
+                        Arrays.fill(ds, row + width, row + keys, 0f);
                     }
                     Sgemm.gemm(rows, d, keys, ds, 0, keys, 1, Sgemm.matrix(kv, kBase, d, 1), dqv, qRow, d, false, null);
                     Sgemm.gemm(keys, d, rows, ds, 0, 1, keys, Sgemm.matrix(qv, qo + qRow, d, 1), dkv, bh * g.tk * d, d, true, null);
@@ -145,5 +159,62 @@ final class CpuAttention {
             }
         });
         return new Tensor[] {dq, dk, dv};
+    }
+
+    // ------------------------------------------------------------------ row kernels
+
+    private static final jdk.incubator.vector.VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+
+    /** s[row .. row+n) *= scale, returning the maximum (-inf when n is 0). */
+    private static float scaleAndMax(float[] s, int row, int n, float scale) {
+        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            FloatVector x = FloatVector.fromArray(S, s, row + j, m).mul(scale);
+            x.intoArray(s, row + j, m);
+            mx = mx.max(x.blend(Float.NEGATIVE_INFINITY, m.not()));
+        }
+        return mx.reduceLanes(VectorOperators.MAX);
+    }
+
+    /** With an explicit mask: hidden scores become -inf, the rest are scaled; returns the maximum. */
+    private static float maskedScaleAndMax(Geometry g, int b, int h, int i, float[] s, int row, int keys, float scale) {
+        float mx = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < keys; j++) {
+            float x = g.visible(b, h, i, j) ? s[row + j] * scale : Float.NEGATIVE_INFINITY;
+            s[row + j] = x;
+            if (x > mx) mx = x;
+        }
+        return mx;
+    }
+
+    private static void scale(float[] s, int row, int n, float factor) {
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            FloatVector.fromArray(S, s, row + j, m).mul(factor).intoArray(s, row + j, m);
+        }
+    }
+
+    private static float dot(float[] a, int ao, float[] b, int bo, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            acc = FloatVector.fromArray(S, a, ao + j, m).fma(FloatVector.fromArray(S, b, bo + j, m), acc);
+        }
+        return VectorMath.sum(acc);
+    }
+
+    /**
+     * From raw scores q·kᵀ in p and dO·Vᵀ in ds: p = exp(p·scale - lse), ds = p·(ds - di)·scale,
+     * over the first n keys of a row.
+     */
+    private static void probabilitiesAndScoreGradient(float[] p, float[] ds, int row, int n, float scale, float lse, float di) {
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            FloatVector pj = VectorMath.exp(FloatVector.fromArray(S, p, row + j, m).mul(scale).sub(lse));
+            pj.intoArray(p, row + j, m);
+            pj.mul(FloatVector.fromArray(S, ds, row + j, m).sub(di)).mul(scale).intoArray(ds, row + j, m);
+        }
     }
 }

@@ -39,7 +39,7 @@ final class CpuElementwise {
             case ABS -> x.abs();
             case SQUARE -> x.mul(x);
             case POW -> VectorMath.pow(x, alpha);
-            case RELU -> x.max(0f);
+            case RELU -> x.blend(0f, x.compare(VectorOperators.LT, 0f)); // not max(): Math.max's NaN rules cost extra instructions
             case LEAKY_RELU -> x.blend(x.mul(alpha), x.lt(0f));
             case SIGMOID -> VectorMath.sigmoid(x);
             case SILU -> x.mul(VectorMath.sigmoid(x));

@@ -54,8 +54,8 @@ public final class VectorMath {
     private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
     /** Adding and subtracting 1.5·2^23 rounds a float of magnitude below 2^22 to the nearest integer. */
     private static final float ROUND = 12582912f;
-    /** Below this e^x is under half the smallest denormal (0); above, it overflows to infinity. */
-    private static final float EXP_MIN = -104f, EXP_MAX = 89f;
+    /** Below EXP_MIN e^x rounds to 0 (under half the smallest denormal); above EXP_MAX = ln(Float.MAX_VALUE) it overflows. */
+    private static final float EXP_MIN = -104f, EXP_MAX = 88.7228394f;
     private static final float[] EXP_POLY = {1f / 5040, 1f / 720, 1f / 120, 1f / 24, 1f / 6, 0.5f, 1f, 1f};
 
     /**
@@ -76,20 +76,21 @@ public final class VectorMath {
     /**
      * e^x = 2^n · e^r with n = round(x / ln 2) and |r| ≤ ln2 / 2; e^r by its Taylor polynomial
      * of degree 7 (truncation error below 5e-9); 2^n applied in two halves so that results in the
-     * denormal range and overflow to infinity come out as IEEE rounding gives them.
+     * denormal range and near overflow come out as IEEE rounding gives them. Out-of-range lanes
+     * are set by compare and blend, not by max/min: those honour Math.max's NaN rules and cost
+     * as much again as the whole polynomial. NaN passes through (F2I of NaN is 0).
      */
     public static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
+        VectorMask<Float> low = x.compare(VectorOperators.LT, EXP_MIN), high = x.compare(VectorOperators.GT, EXP_MAX);
+        FloatVector xc = x.blend(0f, low.or(high));
         FloatVector n = xc.fma(v(LOG2E), v(ROUND)).sub(ROUND);
         FloatVector r = n.fma(v(-LN2_HI), xc);
         r = n.fma(v(-LN2_LO), r);
-        FloatVector p = horner(EXP_POLY, r);
         IntVector ni = (IntVector) n.convert(VectorOperators.F2I, 0);
         IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1), n2 = ni.sub(n1);
         FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector y = p.mul(s1).mul(s2);
-        return y.blend(x, x.test(VectorOperators.IS_NAN));
+        return horner(EXP_POLY, r).mul(s1).mul(s2).blend(0f, low).blend(Float.POSITIVE_INFINITY, high);
     }
 
     // ------------------------------------------------------------------ log
@@ -153,7 +154,7 @@ public final class VectorMath {
     public static FloatVector softplus(FloatVector x) {
         FloatVector u = exp(x.abs().neg()), w = u.add(1f);
         FloatVector log1p = log(w).mul(u).div(w.sub(1f)).blend(u, w.compare(VectorOperators.EQ, 1f));
-        return x.max(0f).add(log1p);
+        return x.blend(0f, x.compare(VectorOperators.LT, 0f)).add(log1p);
     }
 
     /**
