@@ -94,11 +94,21 @@ public final class Discriminator extends Module implements Layer {
             return emaFake;
         }
 
-        /** Updates the averages with this batch, then returns the regulariser. */
-        public Tensor loss(Tensor logitsReal, Tensor logitsFake) {
+        /** Moves the averages toward this batch's mean logits. */
+        public void update(Tensor logitsReal, Tensor logitsFake) {
             emaReal = emaReal * decay + logitsReal.detach().mean().item() * (1 - decay);
             emaFake = emaFake * decay + logitsFake.detach().mean().item() * (1 - decay);
+        }
+
+        /** The regulariser with the current averages. */
+        public Tensor term(Tensor logitsReal, Tensor logitsFake) {
             return logitsReal.sub(emaFake).relu().square().mean().add(logitsFake.neg().add(emaReal).relu().square().mean());
+        }
+
+        /** A training step's regulariser: update the averages with this batch, then the term. */
+        public Tensor loss(Tensor logitsReal, Tensor logitsFake) {
+            update(logitsReal, logitsFake);
+            return term(logitsReal, logitsFake);
         }
     }
 }
