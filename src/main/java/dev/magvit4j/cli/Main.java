@@ -19,6 +19,23 @@ public final class Main {
             usage: ./magvit4j COMMAND [options]
 
             commands:
+              encode IMAGE|FOLDER... --checkpoint CKPT [--out tokens.safetensors]
+                    images to Open-MAGVIT2 tokens (18-bit indices and 6 + 12-bit sub-tokens);
+                    folders are searched for PNG and JPEG files
+              decode TOKENS --checkpoint CKPT [--out DIR]
+                    a token file back to PNG images
+              reconstruct IMAGE|FOLDER... --checkpoint CKPT [--out DIR]
+                    encode and decode; writes PNGs and prints each image's PSNR and images/s
+                    tokenizer options:
+                      --resolution N   resize the shorter side to N and center-crop to N x N, as
+                                       the reference's evaluation does (default 16 x the
+                                       downsampling factor: 128 or 256 for the released models)
+                      --no-crop        use images as they are (sizes must be multiples of the factor)
+                      --batch N        images per batch (default 8)
+                      --live-weights   the checkpoint's live weights instead of its EMA copy
+                      --rounding truncate|nearest   8-bit conversion of outputs (default truncate:
+                                       the same bytes as the reference's PNGs)
+                      --threads N      CPU threads (default: all cores)
               bench [--only a,b] [--threads N] [--seconds S] [--repeat N]
                     times the engine's hot paths and prints each beside the machine's measured
                     peak (vector FMA GFLOP/s, or copy GB/s for memory-bound kernels); with
@@ -55,12 +72,15 @@ public final class Main {
         }
         return switch (argv[0]) {
             case "bench" -> bench(new Args(argv, 1, Set.of("only", "threads", "seconds", "repeat", "baseline", "margin", "write-baseline", "json"), Set.of("guard")));
+            case "encode" -> TokenizerCommands.encode(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
+            case "decode" -> TokenizerCommands.decode(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
+            case "reconstruct" -> TokenizerCommands.reconstruct(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "info" -> info();
-            default -> throw new CliException("unknown command '" + argv[0] + "' (commands: bench, info, help)");
+            default -> throw new CliException("unknown command '" + argv[0] + "' (commands: encode, decode, reconstruct, bench, info, help)");
         };
     }
 
-    private static void threads(Args a) {
+    static void threads(Args a) {
         int t = a.getInt("threads", Parallel.threads());
         if (t < 1) throw new CliException("--threads must be at least 1, got " + t);
         Parallel.setThreads(t);

@@ -1,11 +1,15 @@
 package dev.magvit4j.tokenizer;
 
 import dev.magvit4j.autograd.Autograd;
+import dev.magvit4j.io.SafeTensors;
+import dev.magvit4j.io.StateDictFile;
 import dev.magvit4j.nn.Module;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,7 +21,7 @@ import java.util.Map;
  * name without renaming.
  *
  * <pre>{@code
- * Tokenizer tok = Tokenizer.load(Path.of("imagenet_256_L.ckpt"));   // EMA weights when present
+ * Tokenizer tok = Tokenizer.load(Path.of("imagenet_256_L.ckpt"), Tokenizer.Weights.EMA_IF_PRESENT);
  * Tokenizer.Tokens t = tok.encode(images);                            // images [B, 3, 256, 256] in [-1, 1]
  * t.indices();                                                        // [B, 16, 16] 18-bit codes
  * Tensor back = tok.decode(t.indices());                              // [B, 3, 256, 256]
@@ -64,9 +68,62 @@ public final class Tokenizer extends Module {
         return t;
     }
 
+    /**
+     * A tokenizer from a checkpoint file (.ckpt / .pt, or .safetensors as written by {@link #save}):
+     * the config is read off the names and shapes, and only the chosen weights are read. The
+     * tokenizer may sit at the top level or under {@code first_stage_model.} (an AR checkpoint).
+     */
+    public static Tokenizer load(Path file, Weights weights) throws IOException {
+        try (StateDictFile f = StateDictFile.open(file)) {
+            Map<String, int[]> shapes = f.shapes();
+            String prefix = shapes.containsKey("encoder.conv_in.weight") ? ""
+                    : shapes.containsKey("first_stage_model.encoder.conv_in.weight") ? "first_stage_model." : null;
+            if (prefix == null) {
+                throw new IOException(file + ": no tokenizer weights (neither encoder.* nor first_stage_model.encoder.*): is this an Open-MAGVIT2 checkpoint?");
+            }
+            Map<String, int[]> own = new LinkedHashMap<>();
+            shapes.forEach((k, v) -> {
+                if (k.startsWith(prefix)) own.put(k.substring(prefix.length()), v);
+            });
+            Tokenizer t;
+            try {
+                t = new Tokenizer(TokenizerConfig.inferFromShapes(own));
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": " + e.getMessage(), e);
+            }
+            boolean ema = weights == Weights.EMA_IF_PRESENT && hasEma(own.keySet());
+            Map<String, Tensor> chosen = new LinkedHashMap<>();
+            List<String> missing = new ArrayList<>();
+            for (String name : t.stateDict().keySet()) {
+                String key = prefix + (ema ? emaKey(name) : name);
+                if (f.contains(key)) chosen.put(name, f.load(key));
+                else missing.add(key);
+            }
+            if (!missing.isEmpty()) {
+                throw new IOException(file + ": lacks " + missing.size() + " tokenizer weight(s)" + (ema ? " in its EMA copy (use the live weights?)" : "")
+                        + ": " + String.join(", ", missing.subList(0, Math.min(6, missing.size()))) + (missing.size() > 6 ? ", ..." : ""));
+            }
+            try {
+                t.loadStateDict(chosen, true);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": " + e.getMessage(), e);
+            }
+            t.eval();
+            return t;
+        }
+    }
+
+    /** Writes the weights (encoder.*, decoder.*) as safetensors with the config in the metadata; atomic. */
+    public void save(Path file) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "magvit4j-tokenizer");
+        meta.put("config", config.toString());
+        SafeTensors.write(file, stateDict(), meta);
+    }
+
     /** Loads weights by name (encoder.* and decoder.*; other entries such as loss.* are ignored). */
     public void load(Map<String, Tensor> state, Weights weights) {
-        boolean ema = weights == Weights.EMA_IF_PRESENT && hasEma(state);
+        boolean ema = weights == Weights.EMA_IF_PRESENT && hasEma(state.keySet());
         Map<String, Tensor> chosen = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
         for (String name : stateDict().keySet()) {
@@ -87,8 +144,8 @@ public final class Tokenizer extends Module {
         return "model_ema." + name.replace(".", "");
     }
 
-    static boolean hasEma(Map<String, Tensor> state) {
-        for (String k : state.keySet()) if (k.startsWith("model_ema.") && !k.equals("model_ema.decay") && !k.equals("model_ema.num_updates")) return true;
+    static boolean hasEma(java.util.Set<String> names) {
+        for (String k : names) if (k.startsWith("model_ema.") && !k.equals("model_ema.decay") && !k.equals("model_ema.num_updates")) return true;
         return false;
     }
 

@@ -74,26 +74,33 @@ public record TokenizerConfig(int ch, int[] chMult, int numResBlocks, int zChann
      * z_channels from encoder.conv_out.weight, out_ch from decoder.conv_out.weight.
      */
     public static TokenizerConfig infer(Map<String, Tensor> state) {
-        Tensor convIn = require(state, "encoder.conv_in.weight");
-        int ch = convIn.size(0), in = convIn.size(1);
+        Map<String, int[]> shapes = new java.util.LinkedHashMap<>();
+        state.forEach((k, t) -> shapes.put(k, t.shapeRef()));
+        return inferFromShapes(shapes);
+    }
+
+    /** {@link #infer} from names and shapes alone (nothing needs to be read). */
+    public static TokenizerConfig inferFromShapes(Map<String, int[]> state) {
+        int[] convIn = require(state, "encoder.conv_in.weight");
+        int ch = convIn[0], in = convIn[1];
         int levels = 0;
         while (state.containsKey("encoder.down." + levels + ".block.0.conv1.weight")) levels++;
         if (levels == 0) throw new IllegalArgumentException("state dict has no encoder.down.0.block.0.conv1.weight: not an Open-MAGVIT2 tokenizer");
         int[] mult = new int[levels];
         for (int i = 0; i < levels; i++) {
-            int width = state.get("encoder.down." + i + ".block.0.conv1.weight").size(0);
+            int width = state.get("encoder.down." + i + ".block.0.conv1.weight")[0];
             if (width % ch != 0) throw new IllegalArgumentException("encoder level " + i + " has width " + width + ", not a multiple of ch " + ch);
             mult[i] = width / ch;
         }
         int blocks = 0;
         while (state.containsKey("encoder.down.0.block." + blocks + ".conv1.weight")) blocks++;
-        int z = require(state, "encoder.conv_out.weight").size(0);
-        int out = require(state, "decoder.conv_out.weight").size(0);
+        int z = require(state, "encoder.conv_out.weight")[0];
+        int out = require(state, "decoder.conv_out.weight")[0];
         return new TokenizerConfig(ch, mult, blocks, z, in, out);
     }
 
-    private static Tensor require(Map<String, Tensor> state, String key) {
-        Tensor t = state.get(key);
+    private static int[] require(Map<String, int[]> state, String key) {
+        int[] t = state.get(key);
         if (t == null) throw new IllegalArgumentException("state dict lacks " + key + ": not an Open-MAGVIT2 tokenizer");
         return t;
     }
