@@ -87,6 +87,15 @@ public interface Backend {
     /** Gradient of conv2d with respect to its weight, of shape weightShape. */
     Tensor conv2dBackwardWeight(Tensor dy, Tensor x, int[] weightShape, int strideH, int strideW, int padH, int padW);
 
+    /**
+     * Max pooling of x [B, C, H, W] over k x k windows with the given stride (no padding, floor
+     * mode). Returns {out, argmax [B, C, OH, OW] int32: each maximum's index within its H x W plane}.
+     */
+    Tensor[] maxPool2d(Tensor x, int kernel, int stride);
+
+    /** dx of max pooling: dy added at the argmax positions (zeros elsewhere), shaped like x. */
+    Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape);
+
     // ------------------------------------------------------------------ normalisation
 
     /**

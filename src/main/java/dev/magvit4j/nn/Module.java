@@ -164,6 +164,15 @@ public abstract class Module {
         return training;
     }
 
+    /** Marks every parameter as trainable or frozen (a frozen one gets no gradient). */
+    public final Module requiresGrad(boolean on) {
+        for (Tensor p : namedParameters().values()) {
+            p.zeroGrad();
+            p.requiresGrad(on);
+        }
+        return this;
+    }
+
     public final void zeroGrad() {
         for (Tensor p : parameters.values()) p.zeroGrad();
         for (Module m : children.values()) m.zeroGrad();

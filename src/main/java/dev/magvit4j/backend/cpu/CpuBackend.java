@@ -163,6 +163,16 @@ public final class CpuBackend implements Backend {
         return CpuConv.backwardWeight(dy, x, weightShape, strideH, strideW, padH, padW);
     }
 
+    @Override
+    public Tensor[] maxPool2d(Tensor x, int kernel, int stride) {
+        return CpuPool.maxPool2d(x, kernel, stride);
+    }
+
+    @Override
+    public Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape) {
+        return CpuPool.maxPool2dBackward(dy, argmax, xShape);
+    }
+
     // ------------------------------------------------------------------ normalisation
 
     @Override
