@@ -21,13 +21,105 @@ public final class Workloads {
 
     private Workloads() {}
 
+    /** The engine's hot paths (the guard's default set). */
     public static List<Workload> all() {
         return List.of(sgemm(1024), sgemm(2048), conv3x3(), groupNorm(), depthToSpace(), lfqEntropy(), attention());
     }
 
+    /** Encode and decode of the released tokenizer architectures (random weights) at batch 1 and 8. */
+    public static List<Workload> tokenizer() {
+        List<Workload> out = new java.util.ArrayList<>();
+        for (String preset : List.of("128", "256")) {
+            for (int batch : new int[] {1, 8}) {
+                out.add(tokenizer(preset, batch, true));
+                out.add(tokenizer(preset, batch, false));
+            }
+        }
+        return out;
+    }
+
+    /** Every workload, hot paths then models. */
+    public static List<Workload> everything() {
+        List<Workload> out = new java.util.ArrayList<>(all());
+        out.addAll(tokenizer());
+        return out;
+    }
+
     public static Workload byName(String name) {
-        for (Workload w : all()) if (w.name().equals(name)) return w;
-        throw new IllegalArgumentException("no workload named '" + name + "'; known: " + all().stream().map(Workload::name).toList());
+        for (Workload w : everything()) if (w.name().equals(name)) return w;
+        throw new IllegalArgumentException("no workload named '" + name + "'; known: " + everything().stream().map(Workload::name).toList());
+    }
+
+    /**
+     * tok{preset}_{encode|decode}_b{batch}: the released architecture with random weights on
+     * images of its native size (a 16 x 16 token grid); work = the convolutions' flops.
+     */
+    public static Workload tokenizer(String preset, int batch, boolean encode) {
+        dev.magvit4j.tokenizer.TokenizerConfig c = dev.magvit4j.tokenizer.TokenizerConfig.preset(preset);
+        int size = 16 * c.downsampling();
+        double flops = batch * (encode ? encoderFlops(c, size, size) : decoderFlops(c, 16, 16));
+        String name = "tok" + preset + (encode ? "_encode" : "_decode") + "_b" + batch;
+        String what = (encode ? "encode " : "decode ") + batch + " image(s) of " + size + "x" + size + " (" + preset + " model, random weights)";
+        return new Workload(name, what, Bound.COMPUTE, flops, () -> {
+            Generator g = new Generator(8);
+            dev.magvit4j.tokenizer.Tokenizer tok = new dev.magvit4j.tokenizer.Tokenizer(c);
+            tok.eval();
+            if (encode) {
+                Tensor images = Tensor.uniform(g, -1, 1, batch, 3, size, size);
+                return () -> tok.encode(images);
+            }
+            Tensor indices = Tensor.ofLongs(new long[batch * 256], batch, 16, 16);
+            return () -> tok.decode(indices);
+        });
+    }
+
+    /** 2·C_in·C_out·k²·pixels for one convolution. */
+    private static double conv(int in, int out, int k, int h, int w) {
+        return 2.0 * in * out * k * k * h * w;
+    }
+
+    /** A ResBlock's two 3x3 convs (and the 1x1 shortcut when the width changes). */
+    private static double resBlock(int in, int out, int h, int w) {
+        return conv(in, out, 3, h, w) + conv(out, out, 3, h, w) + (in != out ? conv(in, out, 1, h, w) : 0);
+    }
+
+    /** The encoder's convolution flops on an h x w image (SPEC.md section 1). */
+    public static double encoderFlops(dev.magvit4j.tokenizer.TokenizerConfig c, int h, int w) {
+        int[] m = c.chMult();
+        double f = conv(c.inChannels(), c.ch(), 3, h, w);
+        int width = c.ch();
+        for (int i = 0; i < m.length; i++) {
+            int out = c.ch() * m[i];
+            for (int j = 0; j < c.numResBlocks(); j++) f += resBlock(j == 0 ? width : out, out, h, w);
+            width = out;
+            if (i < m.length - 1) {
+                h /= 2;
+                w /= 2;
+                f += conv(out, out, 3, h, w);
+            }
+        }
+        for (int j = 0; j < c.numResBlocks(); j++) f += resBlock(width, width, h, w);
+        return f + conv(width, c.zChannels(), 1, h, w);
+    }
+
+    /** The decoder's convolution flops from an h x w latent. */
+    public static double decoderFlops(dev.magvit4j.tokenizer.TokenizerConfig c, int h, int w) {
+        int[] m = c.chMult();
+        int top = c.ch() * m[m.length - 1];
+        double f = conv(c.zChannels(), top, 3, h, w);
+        for (int j = 0; j < c.numResBlocks(); j++) f += resBlock(top, top, h, w);
+        int width = top;
+        for (int i = m.length - 1; i >= 0; i--) {
+            int out = c.ch() * m[i];
+            for (int j = 0; j < c.numResBlocks(); j++) f += resBlock(j == 0 ? width : out, out, h, w);
+            width = out;
+            if (i > 0) {
+                f += conv(out, 4 * out, 3, h, w);
+                h *= 2;
+                w *= 2;
+            }
+        }
+        return f + conv(width, c.outCh(), 3, h, w);
     }
 
     /** C = A·B, n x n x n: 2n³ flops. */

@@ -36,7 +36,7 @@ public final class Main {
                       --rounding truncate|nearest   8-bit conversion of outputs (default truncate:
                                        the same bytes as the reference's PNGs)
                       --threads N      CPU threads (default: all cores)
-              bench [--only a,b] [--threads N] [--seconds S] [--repeat N]
+              bench [--only a,b|tokenizer|everything] [--threads N] [--seconds S] [--repeat N]
                     times the engine's hot paths and prints each beside the machine's measured
                     peak (vector FMA GFLOP/s, or copy GB/s for memory-bound kernels); with
                     --repeat N each workload is measured N times and the lowest median kept
@@ -116,6 +116,8 @@ public final class Main {
         List<Workload> chosen = new ArrayList<>();
         String only = a.get("only", null);
         if (only == null) chosen.addAll(Workloads.all());
+        else if (only.equals("tokenizer")) chosen.addAll(Workloads.tokenizer());
+        else if (only.equals("everything")) chosen.addAll(Workloads.everything());
         else for (String n : only.split(",")) chosen.add(Workloads.byName(n.trim()));
         List<Bench.Result> results = bench.table(chosen);
         String json = a.get("json", null);
