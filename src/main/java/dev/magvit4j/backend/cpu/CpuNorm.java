@@ -23,6 +23,8 @@ final class CpuNorm {
 
     private static final VectorSpecies<Float> S = CpuElementwise.S;
     private static final int L = S.length();
+    /** Rows per partial sum of RMSNorm's weight gradient (fixed, so results do not depend on the thread count). */
+    private static final int ROWS_PER_PARTIAL = 64;
 
     /** Index of a channel's scale/shift value: [C] tables ignore the sample, [B, C] tables do not. */
     private static int affineIndex(Tensor table, int b, int c, int channels) {
@@ -222,14 +224,14 @@ final class CpuNorm {
         int xo = x.offset(), go = dy.offset(), wo = weight.offset(), ro = rstd.offset();
         Tensor dx = CpuBackend.allocate(DType.FLOAT32, x.shapeRef());
         float[] dxv = CpuElementwise.floats(dx);
-        int threads = Parallel.threads();
-        float[][] partial = new float[threads][];
-        int chunk = (rows + threads - 1) / threads;
-        Parallel.forRange(threads, 1, (c0, c1) -> {
+        // dw partial sums over fixed blocks of rows, added in block order: the same bits for any thread count.
+        int blocks = (rows + ROWS_PER_PARTIAL - 1) / ROWS_PER_PARTIAL;
+        float[][] partial = new float[blocks][];
+        Parallel.forRange(blocks, 1, (c0, c1) -> {
             for (int c = c0; c < c1; c++) {
                 float[] dw = new float[d];
                 partial[c] = dw;
-                for (int r = c * chunk; r < Math.min(rows, (c + 1) * chunk); r++) {
+                for (int r = c * ROWS_PER_PARTIAL; r < Math.min(rows, (c + 1) * ROWS_PER_PARTIAL); r++) {
                     int xa = xo + r * d, ga = go + r * d;
                     float rs = rv[ro + r];
                     FloatVector dot = FloatVector.zero(S);
