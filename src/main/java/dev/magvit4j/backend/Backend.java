@@ -100,17 +100,18 @@ public interface Backend {
 
     /**
      * GroupNorm over x [B, C, *]: y = (x - mean) * rstd * scale + shift, statistics per
-     * (sample, group). scale and shift are null, [C] (GroupNorm's affine) or [B, C] (the adaptive
+     * (sample, group), then silu(y) when silu (fused: the tokenizer's ResBlocks apply swish after
+     * every GroupNorm). scale and shift are null, [C] (GroupNorm's affine) or [B, C] (the adaptive
      * GroupNorm of the decoder). Returns {y, mean [B, G], rstd [B, G]}.
      */
-    Tensor[] groupNorm(Tensor x, int groups, float eps, Tensor scale, Tensor shift);
+    Tensor[] groupNorm(Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu);
 
     /**
      * Returns {dx, dscale, dshift}: the affine gradients per (sample, channel), [B, C], whatever
-     * the tables' shapes (the caller sums over samples for [C] tables); null when scale is null
-     * or !hasShift.
+     * the tables' shapes (the caller sums over samples for [C] tables); null when scale or shift
+     * is null. With silu, dy is the gradient of silu(y); y is recomputed from the statistics.
      */
-    Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, boolean hasShift);
+    Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, Tensor shift, boolean silu);
 
     /** RMSNorm over the last dim: y = x * rsqrt(mean(x^2) + eps) * weight. Returns {y, rstd [rows]}. */
     Tensor[] rmsNorm(Tensor x, Tensor weight, float eps);

@@ -23,4 +23,9 @@ public final class GroupNorm extends Module implements Layer {
     public Tensor forward(Tensor x) {
         return Normalization.groupNorm(x, groups, weight, bias, eps);
     }
+
+    /** silu(forward(x)), fused into one pass. */
+    public Tensor forwardSilu(Tensor x) {
+        return Normalization.groupNormSilu(x, groups, weight, bias, eps);
+    }
 }

@@ -17,7 +17,12 @@ public final class Normalization {
      * [C] (the affine weight and bias).
      */
     public static Tensor groupNorm(Tensor x, int groups, Tensor scale, Tensor shift, float eps) {
-        return groupNormImpl("group_norm", x, groups, scale, shift, eps);
+        return groupNormImpl("group_norm", x, groups, scale, shift, eps, false);
+    }
+
+    /** silu(groupNorm(x)) as one op: one pass and one output instead of two (the tokenizer's ResBlocks). */
+    public static Tensor groupNormSilu(Tensor x, int groups, Tensor scale, Tensor shift, float eps) {
+        return groupNormImpl("group_norm_silu", x, groups, scale, shift, eps, true);
     }
 
     /**
@@ -29,15 +34,15 @@ public final class Normalization {
         if (!java.util.Arrays.equals(scale.shapeRef(), bc) || !java.util.Arrays.equals(shift.shapeRef(), bc)) {
             throw new IllegalArgumentException("adaptive group norm needs scale and shift of shape " + Shape.str(bc) + ", got " + Shape.str(scale.shapeRef()) + " and " + Shape.str(shift.shapeRef()));
         }
-        return groupNormImpl("adaptive_group_norm", x, groups, scale, shift, eps);
+        return groupNormImpl("adaptive_group_norm", x, groups, scale, shift, eps, false);
     }
 
-    private static Tensor groupNormImpl(String name, Tensor x, int groups, Tensor scale, Tensor shift, float eps) {
+    private static Tensor groupNormImpl(String name, Tensor x, int groups, Tensor scale, Tensor shift, float eps, boolean silu) {
         Backend be = Backends.of(x, scale, shift);
-        Tensor[] r = be.groupNorm(x, groups, eps, scale, shift);
+        Tensor[] r = be.groupNorm(x, groups, eps, scale, shift, silu);
         Tensor mean = r[1], rstd = r[2];
         return Autograd.record(r[0], name, g -> {
-            Tensor[] d = be.groupNormBackward(g, x, mean, rstd, groups, scale, shift != null);
+            Tensor[] d = be.groupNormBackward(g, x, mean, rstd, groups, scale, shift, silu);
             return new Tensor[] {d[0], perTable(d[1], scale), perTable(d[2], shift)};
         }, x, scale, shift);
     }

@@ -59,6 +59,6 @@ public final class Decoder extends Module {
             for (ResBlock b : level.block) h = b.forward(h);
             if (level.upsample != null) h = level.upsample.forward(h);
         }
-        return convOut.forward(normOut.forward(h).silu());
+        return convOut.forward(normOut.forwardSilu(h));
     }
 }

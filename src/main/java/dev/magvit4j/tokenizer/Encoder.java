@@ -52,6 +52,6 @@ public final class Encoder extends Module {
             if (level.downsample != null) h = level.downsample.forward(h);
         }
         for (ResBlock b : midBlock) h = b.forward(h);
-        return convOut.forward(normOut.forward(h).silu());
+        return convOut.forward(normOut.forwardSilu(h));
     }
 }

@@ -27,8 +27,8 @@ public final class ResBlock extends Module implements Layer {
 
     @Override
     public Tensor forward(Tensor x) {
-        Tensor h = conv1.forward(norm1.forward(x).silu());
-        h = conv2.forward(norm2.forward(h).silu());
+        Tensor h = conv1.forward(norm1.forwardSilu(x));
+        h = conv2.forward(norm2.forwardSilu(h));
         return h.add(ninShortcut == null ? x : ninShortcut.forward(x));
     }
 }

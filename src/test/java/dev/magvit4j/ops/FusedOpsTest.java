@@ -80,6 +80,30 @@ class FusedOpsTest {
         assertThrows(IllegalArgumentException.class, () -> Normalization.adaptiveGroupNorm(x.detach(), 4, Tensor.ones(8), Tensor.zeros(8), 1e-6f));
     }
 
+    // ------------------------------------------------------------------ GroupNorm + SiLU
+
+    @Test
+    void groupNormSiluMatchesComposition() {
+        Generator gen = new Generator(12);
+        Tensor x = GradCheck.param(gen, 2, 8, 5, 3), w = GradCheck.param(gen, 8), b = GradCheck.param(gen, 8);
+        GradCheck.check("group_norm_silu", in -> Normalization.groupNormSilu(in[0], 4, in[1], in[2], 1e-6f), in -> {
+            double[] y = Ref.groupNorm(in[0], 2, 8, 15, 4, 1e-6, in[1], in[2], false);
+            for (int i = 0; i < y.length; i++) y[i] *= Ref.sigmoid(y[i]);
+            return y;
+        }, x, w, b);
+        assertSameAsComposition("group_norm_silu", in -> Normalization.groupNormSilu(in[0], 4, in[1], in[2], 1e-6f),
+                in -> Normalization.groupNorm(in[0], 4, in[1], in[2], 1e-6f).silu(), 1e-5, x, w, b);
+        // Per-sample tables (the adaptive form) and no affine at all.
+        Tensor sc = GradCheck.param(gen, 2, 8), sh = GradCheck.param(gen, 2, 8);
+        GradCheck.check("group_norm_silu per sample", in -> Normalization.groupNormSilu(in[0], 2, in[1], in[2], 1e-6f), in -> {
+            double[] y = Ref.groupNorm(in[0], 2, 8, 15, 2, 1e-6, in[1], in[2], true);
+            for (int i = 0; i < y.length; i++) y[i] *= Ref.sigmoid(y[i]);
+            return y;
+        }, x, sc, sh);
+        assertSameAsComposition("group_norm_silu no affine", in -> Normalization.groupNormSilu(in[0], 8, null, null, 1e-6f),
+                in -> Normalization.groupNorm(in[0], 8, null, null, 1e-6f).silu(), 1e-5, x);
+    }
+
     // ------------------------------------------------------------------ depth-to-space
 
     private static double[] depthToSpaceRef(double[] x, int b, int c, int h, int w, int r) {

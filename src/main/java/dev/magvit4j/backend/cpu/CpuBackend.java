@@ -176,13 +176,13 @@ public final class CpuBackend implements Backend {
     // ------------------------------------------------------------------ normalisation
 
     @Override
-    public Tensor[] groupNorm(Tensor x, int groups, float eps, Tensor scale, Tensor shift) {
-        return CpuNorm.groupNorm(x, groups, eps, scale, shift);
+    public Tensor[] groupNorm(Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu) {
+        return CpuNorm.groupNorm(x, groups, eps, scale, shift, silu);
     }
 
     @Override
-    public Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, boolean hasShift) {
-        return CpuNorm.groupNormBackward(dy, x, mean, rstd, groups, scale, hasShift);
+    public Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, Tensor shift, boolean silu) {
+        return CpuNorm.groupNormBackward(dy, x, mean, rstd, groups, scale, shift, silu);
     }
 
     @Override

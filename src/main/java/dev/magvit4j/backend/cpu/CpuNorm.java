@@ -26,11 +26,6 @@ final class CpuNorm {
     /** Rows per partial sum of RMSNorm's weight gradient (fixed, so results do not depend on the thread count). */
     private static final int ROWS_PER_PARTIAL = 64;
 
-    /** Index of a channel's scale/shift value: [C] tables ignore the sample, [B, C] tables do not. */
-    private static int affineIndex(Tensor table, int b, int c, int channels) {
-        return table.dim() == 1 ? c : b * channels + c;
-    }
-
     private static void checkAffine(Tensor t, String name, int batch, int channels) {
         if (t == null) return;
         boolean ok = (t.dim() == 1 && t.size(0) == channels) || (t.dim() == 2 && t.size(0) == batch && t.size(1) == channels);
@@ -39,7 +34,25 @@ final class CpuNorm {
         }
     }
 
-    static Tensor[] groupNorm(Tensor x, int groups, float eps, Tensor scale, Tensor shift) {
+    /** The affine tables of one call, read as y = x·a_c + b_c per (sample, channel) once the statistics are known. */
+    private record Affine(float[] scale, int scaleOff, boolean scalePerSample, float[] shift, int shiftOff, boolean shiftPerSample, int channels) {
+        static Affine of(Tensor scale, Tensor shift, int channels) {
+            scale = scale == null ? null : CpuElementwise.dense(scale);
+            shift = shift == null ? null : CpuElementwise.dense(shift);
+            return new Affine(scale == null ? null : CpuElementwise.floats(scale), scale == null ? 0 : scale.offset(), scale != null && scale.dim() == 2,
+                    shift == null ? null : CpuElementwise.floats(shift), shift == null ? 0 : shift.offset(), shift != null && shift.dim() == 2, channels);
+        }
+
+        float gamma(int b, int c) {
+            return scale == null ? 1f : scale[scaleOff + (scalePerSample ? b * channels + c : c)];
+        }
+
+        float beta(int b, int c) {
+            return shift == null ? 0f : shift[shiftOff + (shiftPerSample ? b * channels + c : c)];
+        }
+    }
+
+    static Tensor[] groupNorm(Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu) {
         int[] shape = x.shapeRef();
         if (shape.length < 2) throw new IllegalArgumentException("group norm needs [B, C, ...], got " + Shape.str(shape));
         int batch = shape[0], channels = shape[1];
@@ -49,16 +62,13 @@ final class CpuNorm {
         checkAffine(scale, "scale", batch, channels);
         checkAffine(shift, "shift", batch, channels);
         x = CpuElementwise.dense(x);
-        float[] sc = scale == null ? null : CpuElementwise.floats(scale = CpuElementwise.dense(scale));
-        float[] sh = shift == null ? null : CpuElementwise.floats(shift = CpuElementwise.dense(shift));
-        int scOff = scale == null ? 0 : scale.offset(), shOff = shift == null ? 0 : shift.offset();
+        Affine affine = Affine.of(scale, shift, channels);
         int hw = x.numel() / Math.max(1, batch * channels), cpg = channels / groups, n = cpg * hw;
         Tensor y = CpuBackend.allocate(DType.FLOAT32, shape);
         Tensor mean = CpuBackend.allocate(DType.FLOAT32, new int[] {batch, groups});
         Tensor rstd = CpuBackend.allocate(DType.FLOAT32, new int[] {batch, groups});
         float[] xv = CpuElementwise.floats(x), yv = CpuElementwise.floats(y), mv = CpuElementwise.floats(mean), rv = CpuElementwise.floats(rstd);
         int xo = x.offset();
-        final Tensor scaleF = scale, shiftF = shift;
         Parallel.forRange(batch * groups, 1, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
                 int b = t / groups, g = t % groups, base = xo + t * n;
@@ -69,12 +79,13 @@ final class CpuNorm {
                 rv[t] = r;
                 for (int cc = 0; cc < cpg; cc++) {
                     int c = g * cpg + cc;
-                    float a = r * (sc == null ? 1f : sc[scOff + affineIndex(scaleF, b, c, channels)]);
-                    float sft = (sh == null ? 0f : sh[shOff + affineIndex(shiftF, b, c, channels)]) - mu * a;
+                    float a = r * affine.gamma(b, c), sft = affine.beta(b, c) - mu * a;
                     int at = base + cc * hw, out = t * n + cc * hw;
                     for (int i = 0; i < hw; i += L) {
                         VectorMask<Float> m = S.indexInRange(i, hw);
-                        FloatVector.fromArray(S, xv, at + i, m).fma(a, sft).intoArray(yv, out + i, m);
+                        FloatVector v = FloatVector.fromArray(S, xv, at + i, m).fma(a, sft);
+                        if (silu) v = v.mul(VectorMath.sigmoid(v));
+                        v.intoArray(yv, out + i, m);
                     }
                 }
             }
@@ -125,23 +136,21 @@ final class CpuNorm {
      * With x̂ = (x - mean)·rstd and g = dy·scale_c: dx = rstd·(g - mean(g) - x̂·mean(g·x̂)) over the
      * group; dscale_c = Σ dy·x̂ and dshift_c = Σ dy over the channel (and over samples for [C] tables).
      */
-    static Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, boolean hasShift) {
+    static Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, Tensor shift, boolean silu) {
         int[] shape = x.shapeRef();
         int batch = shape[0], channels = shape[1];
         x = CpuElementwise.dense(x);
         dy = CpuElementwise.dense(dy);
         mean = CpuElementwise.dense(mean);
         rstd = CpuElementwise.dense(rstd);
-        float[] sc = scale == null ? null : CpuElementwise.floats(scale = CpuElementwise.dense(scale));
-        int scOff = scale == null ? 0 : scale.offset();
+        Affine affine = Affine.of(scale, shift, channels);
         int hw = x.numel() / Math.max(1, batch * channels), cpg = channels / groups, n = cpg * hw;
         float[] xv = CpuElementwise.floats(x), gv = CpuElementwise.floats(dy), mv = CpuElementwise.floats(mean), rv = CpuElementwise.floats(rstd);
         int xo = x.offset(), go = dy.offset(), mo = mean.offset(), ro = rstd.offset();
         Tensor dx = CpuBackend.allocate(DType.FLOAT32, shape);
         float[] dxv = CpuElementwise.floats(dx);
-        // Per (sample, channel): Σ dy and Σ dy·x̂, for the affine gradients and the group sums.
+        // Per (sample, channel): Σ g and Σ g·x̂, g the gradient of the normalised output, for the affine gradients and the group sums.
         float[] sumDy = new float[batch * channels], sumDyXhat = new float[batch * channels];
-        final Tensor scaleF = scale;
         Parallel.forRange(batch * groups, 1, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
                 int b = t / groups, g = t % groups, base = t * n;
@@ -149,11 +158,12 @@ final class CpuNorm {
                 float s1 = 0f, s2 = 0f;
                 for (int cc = 0; cc < cpg; cc++) {
                     int c = g * cpg + cc, at = base + cc * hw;
+                    float gamma = affine.gamma(b, c), a = r * gamma, sft = affine.beta(b, c) - mu * a;
                     FloatVector aDy = FloatVector.zero(S), aDyX = aDy;
                     for (int i = 0; i < hw; i += L) {
                         VectorMask<Float> m = S.indexInRange(i, hw);
-                        FloatVector d = FloatVector.fromArray(S, gv, go + at + i, m);
                         FloatVector xx = FloatVector.fromArray(S, xv, xo + at + i, m);
+                        FloatVector d = outputGradient(FloatVector.fromArray(S, gv, go + at + i, m), xx, a, sft, silu);
                         aDy = aDy.add(d);
                         aDyX = d.fma(xx, aDyX);
                     }
@@ -161,28 +171,37 @@ final class CpuNorm {
                     float sDyXhat = r * (VectorMath.sum(aDyX) - mu * sDy);
                     sumDy[b * channels + c] = sDy;
                     sumDyXhat[b * channels + c] = sDyXhat;
-                    float gamma = sc == null ? 1f : sc[scOff + affineIndex(scaleF, b, c, channels)];
                     s1 += gamma * sDy;
                     s2 += gamma * sDyXhat;
                 }
                 float m1 = s1 / n, m2 = s2 / n;
                 for (int cc = 0; cc < cpg; cc++) {
                     int c = g * cpg + cc, at = base + cc * hw;
-                    float gamma = sc == null ? 1f : sc[scOff + affineIndex(scaleF, b, c, channels)];
-                    // dx = r·γ·dy + (-r·m2·r)·(x - mu) - r·m1 = A·dy + B·x + C
+                    float gamma = affine.gamma(b, c), a = r * gamma, sft = affine.beta(b, c) - mu * a;
+                    // dx = r·γ·g + (-r·m2·r)·(x - mu) - r·m1 = A·g + B·x + C
                     float ca = r * gamma, cb = -r * r * m2, cc0 = -r * m1 - cb * mu;
                     for (int i = 0; i < hw; i += L) {
                         VectorMask<Float> m = S.indexInRange(i, hw);
-                        FloatVector d = FloatVector.fromArray(S, gv, go + at + i, m);
                         FloatVector xx = FloatVector.fromArray(S, xv, xo + at + i, m);
+                        FloatVector d = outputGradient(FloatVector.fromArray(S, gv, go + at + i, m), xx, a, sft, silu);
                         d.mul(ca).add(xx.fma(cb, cc0)).intoArray(dxv, at + i, m);
                     }
                 }
             }
         });
         Tensor dscale = scale == null ? null : CpuBackend.tensor(sumDyXhat, batch, channels);
-        Tensor dshift = hasShift ? CpuBackend.tensor(sumDy, batch, channels) : null;
+        Tensor dshift = shift == null ? null : CpuBackend.tensor(sumDy, batch, channels);
         return new Tensor[] {dx, dscale, dshift};
+    }
+
+    /**
+     * The gradient of the normalised output y = x·a + b from the incoming dy: dy itself, or with
+     * the fused silu, dy·silu'(y) = dy·σ(y)·(1 + y·(1 - σ(y))), y recomputed.
+     */
+    private static FloatVector outputGradient(FloatVector dy, FloatVector x, float a, float b, boolean silu) {
+        if (!silu) return dy;
+        FloatVector y = x.fma(a, b), s = VectorMath.sigmoid(y);
+        return dy.mul(s.mul(y.mul(s.neg().add(1f)).add(1f)));
     }
 
     static Tensor[] rmsNorm(Tensor x, Tensor weight, float eps) {
