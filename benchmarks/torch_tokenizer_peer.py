@@ -37,10 +37,12 @@ runs, they are slow).
 """
 
 import argparse
+import atexit
 import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -224,6 +226,7 @@ def unpack(tensor, packed_shapes, pattern):
 
 def install_einops_shim():
     d = tempfile.mkdtemp(prefix="einops_shim_")
+    atexit.register(shutil.rmtree, d, True)
     with open(os.path.join(d, "einops.py"), "w") as f:
         f.write(EINOPS_SHIM)
     sys.path.insert(0, d)

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class ConvolutionTest {
+public class ConvolutionTest {
 
     /**
      * conv2d of x [b, c, h, w] by weight [o, c, kh, kw], forward and the gradients of input and
@@ -116,6 +116,17 @@ class ConvolutionTest {
     }
 
     /**
+     * b, c, h, w, o, padding: each has at least 64 output tiles over the batch, so it takes the
+     * Winograd path (WinogradTest checks that it does).
+     */
+    public static final int[][] WINOGRAD_CASES = {
+            {6, 16, 13, 11, 16, 1},  // chunks spanning images; tiles clipped at the right and bottom edges
+            {1, 24, 32, 32, 20, 1},  // exact tiles
+            {2, 16, 34, 30, 17, 0},  // no padding
+            {1, 16, 30, 30, 16, 2},  // padding 2
+    };
+
+    /**
      * 3x3 stride-1 convolutions with at least 16 input and output channels take the Winograd
      * F(4x4, 3x3) path (forward and input gradient). Its transforms (coefficients up to 8) raise
      * float32 rounding to ~1e-6 of the output scale for these channel counts, above the 1e-5
@@ -123,12 +134,7 @@ class ConvolutionTest {
      */
     @Test
     void winogradPath() {
-        int[][] cases = {
-                {2, 16, 9, 7, 16, 1},    // tiles clipped at the right and bottom edges
-                {1, 24, 8, 8, 20, 1},    // exact tiles
-                {1, 16, 10, 13, 17, 0},  // no padding
-                {1, 16, 6, 6, 16, 2},    // padding 2
-        };
+        int[][] cases = WINOGRAD_CASES;
         for (int[] c : cases) {
             int b = c[0], ch = c[1], h = c[2], w = c[3], o = c[4], p = c[5];
             String name = "winograd conv " + java.util.Arrays.toString(c);

@@ -14,7 +14,7 @@ final class Workspace {
 
     private Workspace() {}
 
-    enum Slot { WINOGRAD_KERNELS, WINOGRAD_INPUTS, WINOGRAD_PRODUCTS, WINOGRAD_FLIPPED, COL2IM }
+    enum Slot { WINOGRAD_KERNELS, WINOGRAD_TRANSPOSED, WINOGRAD_INPUTS, WINOGRAD_PRODUCTS, WINOGRAD_FLIPPED, COL2IM }
 
     private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[Slot.values().length][]);
 
