@@ -36,6 +36,9 @@ public final class Main {
                       --rounding truncate|nearest   8-bit conversion of outputs (default truncate:
                                        the same bytes as the reference's PNGs)
                       --threads N      CPU threads (default: all cores)
+              init --preset 128|256 --out FILE.safetensors [--seed N]
+                    writes a released tokenizer architecture with random weights (for trying the
+                    commands and for benchmarks without a download)
               bench [--only a,b|tokenizer|everything] [--threads N] [--seconds S] [--repeat N]
                     times the engine's hot paths and prints each beside the machine's measured
                     peak (vector FMA GFLOP/s, or copy GB/s for memory-bound kernels); with
@@ -75,8 +78,9 @@ public final class Main {
             case "encode" -> TokenizerCommands.encode(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "decode" -> TokenizerCommands.decode(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "reconstruct" -> TokenizerCommands.reconstruct(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
+            case "init" -> TokenizerCommands.init(new Args(argv, 1, Set.of("preset", "out", "seed"), Set.of()));
             case "info" -> info();
-            default -> throw new CliException("unknown command '" + argv[0] + "' (commands: encode, decode, reconstruct, bench, info, help)");
+            default -> throw new CliException("unknown command '" + argv[0] + "' (commands: encode, decode, reconstruct, init, bench, info, help)");
         };
     }
 

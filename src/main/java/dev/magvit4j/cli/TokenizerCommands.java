@@ -37,12 +37,12 @@ final class TokenizerCommands {
         }
     }
 
-    private static Setup setup(Args a) throws IOException {
+    private static Setup setup(Args a, Tokenizer.Parts parts) throws IOException {
         Main.threads(a);
         String ckpt = a.get("checkpoint", null);
         if (ckpt == null) throw new CliException("--checkpoint FILE is required (an Open-MAGVIT2 tokenizer .ckpt, or a .safetensors written by magvit4j)");
         Tokenizer.Weights weights = a.flag("live-weights") ? Tokenizer.Weights.LIVE : Tokenizer.Weights.EMA_IF_PRESENT;
-        Tokenizer tok = Tokenizer.load(Path.of(ckpt), weights);
+        Tokenizer tok = Tokenizer.load(Path.of(ckpt), weights, parts);
         int f = tok.config.downsampling();
         // Native size: a 16 x 16 token grid (128 px for the 128 model, 256 px for the 256 model).
         int resolution = a.getInt("resolution", 16 * f);
@@ -82,7 +82,7 @@ final class TokenizerCommands {
     // ------------------------------------------------------------------ encode
 
     static int encode(Args a) throws IOException {
-        Setup s = setup(a);
+        Setup s = setup(a, Tokenizer.Parts.ENCODER);
         List<ImageInputs.Input> inputs = ImageInputs.list(a.positional);
         Path out = Path.of(a.get("out", "tokens.safetensors"));
         List<Tensor> indices = new ArrayList<>(), pre = new ArrayList<>(), post = new ArrayList<>();
@@ -117,6 +117,17 @@ final class TokenizerCommands {
         return 0;
     }
 
+    /** A released architecture with random weights, for benchmarks and trials without a download. */
+    static int init(Args a) throws IOException {
+        String preset = a.get("preset", null), out = a.get("out", null);
+        if (preset == null || out == null) throw new CliException("init needs --preset 128|256 and --out FILE.safetensors");
+        dev.magvit4j.tensor.Generator.global().manualSeed(a.getInt("seed", 0));
+        Tokenizer tok = new Tokenizer(dev.magvit4j.tokenizer.TokenizerConfig.preset(preset));
+        tok.save(Path.of(out));
+        System.out.printf(Locale.ROOT, "wrote a %s tokenizer with random weights (%d parameters) to %s%n", preset, tok.numParameters(), out);
+        return 0;
+    }
+
     private static Tensor cat(List<Tensor> parts) {
         return dev.magvit4j.ops.Views.concat(parts, 0);
     }
@@ -125,7 +136,7 @@ final class TokenizerCommands {
 
     static int decode(Args a) throws IOException {
         if (a.positional.size() != 1) throw new CliException("decode takes one token file (made by ./magvit4j encode)");
-        Setup s = setup(a);
+        Setup s = setup(a, Tokenizer.Parts.DECODER);
         TokenFile file = TokenFile.read(Path.of(a.positional.get(0)));
         if (file.indices().size(1) * file.indices().size(2) < 2) throw new CliException("token grids of " + file.indices().size(1) + "x" + file.indices().size(2) + " cannot be decoded (the decoder needs at least 2 tokens)");
         Path dir = outputDir(a, "decoded");
@@ -148,7 +159,7 @@ final class TokenizerCommands {
     // ------------------------------------------------------------------ reconstruct
 
     static int reconstruct(Args a) throws IOException {
-        Setup s = setup(a);
+        Setup s = setup(a, Tokenizer.Parts.BOTH);
         List<ImageInputs.Input> inputs = ImageInputs.list(a.positional);
         Path dir = outputDir(a, "reconstructed");
         PixelRounding rounding = rounding(a);

@@ -31,14 +31,32 @@ import java.util.Map;
 public final class Tokenizer extends Module {
 
     public final TokenizerConfig config;
+    /** Null when built without it (see {@link Parts}). */
     public final Encoder encoder;
+    /** Null when built without it (see {@link Parts}). */
     public final Decoder decoder;
     public final LookupFreeQuantizer quantize;
 
+    /** Which halves to build and load: encoding needs only the encoder, decoding only the decoder. */
+    public enum Parts {
+        ENCODER(true, false), DECODER(false, true), BOTH(true, true);
+
+        final boolean encoder, decoder;
+
+        Parts(boolean encoder, boolean decoder) {
+            this.encoder = encoder;
+            this.decoder = decoder;
+        }
+    }
+
     public Tokenizer(TokenizerConfig config) {
+        this(config, Parts.BOTH);
+    }
+
+    public Tokenizer(TokenizerConfig config, Parts parts) {
         this.config = config;
-        this.encoder = child("encoder", new Encoder(config));
-        this.decoder = child("decoder", new Decoder(config));
+        this.encoder = parts.encoder ? child("encoder", new Encoder(config)) : null;
+        this.decoder = parts.decoder ? child("decoder", new Decoder(config)) : null;
         this.quantize = child("quantize", LookupFreeQuantizer.released(config.zChannels()));
     }
 
@@ -74,6 +92,11 @@ public final class Tokenizer extends Module {
      * tokenizer may sit at the top level or under {@code first_stage_model.} (an AR checkpoint).
      */
     public static Tokenizer load(Path file, Weights weights) throws IOException {
+        return load(file, weights, Parts.BOTH);
+    }
+
+    /** {@link #load(Path, Weights)} building and reading only the given halves. */
+    public static Tokenizer load(Path file, Weights weights, Parts parts) throws IOException {
         try (StateDictFile f = StateDictFile.open(file)) {
             Map<String, int[]> shapes = f.shapes();
             String prefix = shapes.containsKey("encoder.conv_in.weight") ? ""
@@ -87,7 +110,7 @@ public final class Tokenizer extends Module {
             });
             Tokenizer t;
             try {
-                t = new Tokenizer(TokenizerConfig.inferFromShapes(own));
+                t = new Tokenizer(TokenizerConfig.inferFromShapes(own), parts);
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + e.getMessage(), e);
             }
@@ -156,6 +179,7 @@ public final class Tokenizer extends Module {
 
     /** Encodes images [B, C, H, W] in [-1, 1] (H and W multiples of the downsampling factor). */
     public Tokens encode(Tensor images) {
+        if (encoder == null) throw new IllegalStateException("this tokenizer was built without its encoder (Parts.DECODER); load it with Parts.ENCODER or BOTH to encode");
         checkImages(images);
         try (var ignored = Autograd.noGrad()) {
             Tensor z = encoder.forward(images);
@@ -182,6 +206,7 @@ public final class Tokenizer extends Module {
 
     /** Images from ±1 codes [B, z, h, w]. */
     public Tensor decodeCodes(Tensor codes) {
+        if (decoder == null) throw new IllegalStateException("this tokenizer was built without its decoder (Parts.ENCODER); load it with Parts.DECODER or BOTH to decode");
         if (codes.dim() != 4 || codes.size(1) != config.zChannels()) {
             throw new IllegalArgumentException("decoder input must be [B, " + config.zChannels() + ", h, w], got " + Shape.str(codes.shapeRef()));
         }
