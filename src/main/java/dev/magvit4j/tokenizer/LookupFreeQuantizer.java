@@ -48,6 +48,14 @@ public final class LookupFreeQuantizer extends Module {
         return Lfq.indicesToCodes(indices, bits).permute(0, 3, 1, 2).contiguous();
     }
 
+    /** 18-bit indices [B, h, w] of codes (or any latent) [B, C, h, w]: bit k set where channel k is positive. */
+    public Tensor indices(Tensor codes) {
+        if (codes.dim() != 4 || codes.size(1) != bits) {
+            throw new IllegalArgumentException("codes must be [B, " + bits + ", h, w], got " + dev.magvit4j.tensor.Shape.str(codes.shapeRef()));
+        }
+        return Lfq.quantize(codes.detach(), factorizedBits).indices();
+    }
+
     /** Full indices from factorised ones: pre + post · 2^(bits of pre), and so on for more groups. */
     public Tensor combine(Tensor... factors) {
         if (factors.length != factorizedBits.length) {
