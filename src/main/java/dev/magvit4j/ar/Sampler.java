@@ -43,8 +43,14 @@ public final class Sampler {
      * with seeds[i]. progress (may be null) is told the number of image positions done.
      */
     public Tokens sample(long[] classes, long[] seeds, Sampling settings, IntConsumer progress) {
+        return sample(classes, seeds, settings, model.config.blockSize(), progress);
+    }
+
+    /** The first {@code positions} tokens (raster order) of what {@link #sample(long[], long[], Sampling, IntConsumer)} gives. */
+    public Tokens sample(long[] classes, long[] seeds, Sampling settings, int positions, IntConsumer progress) {
         ArConfig c = model.config;
-        int b = classes.length, t = c.blockSize();
+        int b = classes.length, t = positions;
+        if (t < 1 || t > c.blockSize()) throw new IllegalArgumentException("can sample 1.." + c.blockSize() + " positions, not " + t);
         if (b == 0) throw new IllegalArgumentException("nothing to sample: no classes given");
         if (seeds.length != b) throw new IllegalArgumentException(b + " classes but " + seeds.length + " seeds");
         for (long cls : classes) {

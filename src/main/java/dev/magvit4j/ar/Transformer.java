@@ -10,6 +10,7 @@ import dev.magvit4j.nn.Module;
 import dev.magvit4j.nn.ModuleList;
 import dev.magvit4j.nn.RMSNorm;
 import dev.magvit4j.ops.Rope;
+import dev.magvit4j.optim.ParamGroup;
 import dev.magvit4j.ops.Softmax;
 import dev.magvit4j.ops.Views;
 import dev.magvit4j.tensor.DType;
@@ -198,6 +199,13 @@ public final class Transformer extends Module {
         int n = pre.numel();
         return Softmax.crossEntropy(logits.pre().reshape(n, -1), pre.reshape(n))
                 .add(Softmax.crossEntropy(logits.post().reshape(n, -1), post.reshape(n)));
+    }
+
+    /** The reference's AdamW groups: weight decay on parameters of two or more dims only (not the norms' weights). */
+    public List<ParamGroup> paramGroups(float lr, float weightDecay) {
+        List<Tensor> decay = new java.util.ArrayList<>(), plain = new java.util.ArrayList<>();
+        for (Tensor p : parameters()) (p.dim() >= 2 ? decay : plain).add(p);
+        return List.of(new ParamGroup(decay, lr, weightDecay), new ParamGroup(plain, lr, 0f));
     }
 
     private Tensor dropLabels(Tensor labels) {

@@ -42,7 +42,7 @@ public final class Machine {
      * the JVM zeroes) plus the parallel copy. No op that returns a new tensor can beat it.
      */
     public static double allocatingCopyGBps(double bytes) {
-        int n = (int) (bytes / 8);
+        int n = copiedFloats(bytes);
         float[] src = new float[n];
         java.util.Arrays.fill(src, 1f);
         Runnable run = () -> {
@@ -50,7 +50,7 @@ public final class Machine {
             Parallel.forRange(n, 1 << 16, (i0, i1) -> System.arraycopy(src, i0, dst, i0, i1 - i0));
             sink += dst[n - 1];
         };
-        return bytes / fastest(run) / 1e9;
+        return 8.0 * n / fastest(run) / 1e9;
     }
 
     /**
@@ -73,10 +73,19 @@ public final class Machine {
 
     /** GB/s of a parallel copy moving {@code bytes} in all (half read, half written), into a preallocated array. */
     public static double copyGBps(double bytes) {
-        int n = (int) (bytes / 8);
+        int n = copiedFloats(bytes);
         float[] src = new float[n], dst = new float[n];
         java.util.Arrays.fill(src, 1f);
         Runnable run = () -> Parallel.forRange(n, 1 << 16, (i0, i1) -> System.arraycopy(src, i0, dst, i0, i1 - i0));
-        return bytes / fastest(run) / 1e9;
+        return 8.0 * n / fastest(run) / 1e9;
+    }
+
+    /**
+     * Floats per array for a copy moving the given bytes (read + write), at most 256 MiB moved:
+     * far beyond the caches the bandwidth no longer depends on the size (a model's weights are
+     * gigabytes, more than one array can hold).
+     */
+    private static int copiedFloats(double bytes) {
+        return (int) (Math.min(bytes, 256.0 * 1024 * 1024) / 8);
     }
 }

@@ -38,10 +38,16 @@ public final class Workloads {
         return out;
     }
 
+    /** Cached sampling of the released B architecture (random weights) with guidance, and one training step of a small config. */
+    public static List<Workload> ar() {
+        return List.of(arSample("B", 1), arSample("B", 8), arTrainStep());
+    }
+
     /** Every workload, hot paths then models. */
     public static List<Workload> everything() {
         List<Workload> out = new java.util.ArrayList<>(all());
         out.addAll(tokenizer());
+        out.addAll(ar());
         return out;
     }
 
@@ -70,6 +76,73 @@ public final class Workloads {
             }
             Tensor indices = Tensor.ofLongs(new long[batch * 256], batch, 16, 16);
             return () -> tok.decode(indices);
+        });
+    }
+
+    /** Positions generated per timed run of an AR sampling workload (attention is ~2% of a step at 256, so the rate holds for whole images). */
+    public static final int AR_POSITIONS = 32;
+
+    /**
+     * ar{preset}_sample_b{batch}: the first {@link #AR_POSITIONS} positions of cached guided
+     * sampling (2·batch rows) with the released settings and random weights; work = the weight
+     * bytes each position must read (every weight once, the intra stack's twice).
+     */
+    public static Workload arSample(String preset, int batch) {
+        dev.magvit4j.ar.ArConfig c = dev.magvit4j.ar.ArConfig.preset(preset);
+        double bytes = 4.0 * AR_POSITIONS * arWeightsReadPerPosition(c);
+        String what = "sample " + AR_POSITIONS + " positions x " + batch + " image(s), guided (" + 2 * batch + " rows), AR " + preset + " random weights";
+        return new Workload("ar" + preset + "_sample_b" + batch, what, Bound.MEMORY, bytes, () -> {
+            dev.magvit4j.ar.Transformer m = new dev.magvit4j.ar.Transformer(c, new Generator(5));
+            m.eval();
+            dev.magvit4j.ar.Sampler s = new dev.magvit4j.ar.Sampler(m);
+            long[] classes = new long[batch], seeds = new long[batch];
+            for (int i = 0; i < batch; i++) {
+                classes[i] = 100L * i;
+                seeds[i] = i;
+            }
+            dev.magvit4j.ar.Sampling settings = dev.magvit4j.ar.Sampling.released(preset);
+            return () -> s.sample(classes, seeds, settings, AR_POSITIONS, null);
+        });
+    }
+
+    /** Floats of weights one sampling position reads: the spatial blocks once, the factorized blocks twice, one head each. */
+    public static double arWeightsReadPerPosition(dev.magvit4j.ar.ArConfig c) {
+        double block = 4.0 * c.dim() * c.dim() + 3.0 * c.dim() * c.ffnHidden();
+        return c.spatialLayers() * block + 2 * c.factorizedLayers() * block + (double) c.dim() * ((1 << c.preBits()) + (1 << c.postBits()));
+    }
+
+    /** The small config of the AR training-step workload (and of its PyTorch peer). */
+    public static final dev.magvit4j.ar.ArConfig AR_SMALL = new dev.magvit4j.ar.ArConfig(384, 6, 6, 2, 256, 1000, 6, 12, 1e-5f, 10000f, 256, 0.1f, 0.1f, 0.1f, 0.1f);
+    public static final int AR_TRAIN_BATCH = 4;
+
+    /**
+     * ar_train_small: one AdamW step (forward with dropout, loss, backward, update) of
+     * {@link #AR_SMALL} on a batch of {@link #AR_TRAIN_BATCH} full sequences; work = 6·params·tokens
+     * flops for the matrix products (embeddings and attention left out).
+     */
+    public static Workload arTrainStep() {
+        dev.magvit4j.ar.ArConfig c = AR_SMALL;
+        int b = AR_TRAIN_BATCH, t = c.blockSize();
+        double block = 4.0 * c.dim() * c.dim() + 3.0 * c.dim() * c.ffnHidden();
+        double flops = 6.0 * b * t * (c.spatialLayers() * block + 2 * c.factorizedLayers() * block + (double) c.dim() * ((1 << c.preBits()) + (1 << c.postBits())));
+        return new Workload("ar_train_small", "AR training step: dim 384, 6+2 layers, batch 4 x 256 tokens, AdamW", Bound.COMPUTE, flops, () -> {
+            Generator g = new Generator(6);
+            dev.magvit4j.ar.Transformer m = new dev.magvit4j.ar.Transformer(c, g);
+            m.train();
+            dev.magvit4j.optim.Adam opt = dev.magvit4j.optim.Adam.adamW(m.paramGroups(3e-4f, 0.05f), 0.9f, 0.95f);
+            long[] pre = new long[b * t], post = new long[b * t], cls = new long[b];
+            for (int i = 0; i < pre.length; i++) {
+                pre[i] = g.nextInt(1 << c.preBits());
+                post[i] = g.nextInt(1 << c.postBits());
+            }
+            for (int i = 0; i < b; i++) cls[i] = g.nextInt(c.classNum());
+            Tensor tp = Tensor.ofLongs(pre, b, t), tq = Tensor.ofLongs(post, b, t), tc = Tensor.ofLongs(cls, b);
+            return () -> {
+                opt.zeroGrad();
+                Tensor loss = m.loss(m.forward(tp, tq, tc), tp, tq);
+                loss.backward();
+                opt.step();
+            };
         });
     }
 

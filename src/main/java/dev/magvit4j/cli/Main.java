@@ -36,10 +36,29 @@ public final class Main {
                       --rounding truncate|nearest   8-bit conversion of outputs (default truncate:
                                        the same bytes as the reference's PNGs)
                       --threads N      CPU threads (default: all cores)
-              init --preset 128|256 --out FILE.safetensors [--seed N]
-                    writes a released tokenizer architecture with random weights (for trying the
-                    commands and for benchmarks without a download)
-              bench [--only a,b|tokenizer|everything] [--threads N] [--seconds S] [--repeat N]
+              generate --checkpoint AR_CKPT (--classes 1,207,360 | --random N) [--out DIR]
+                    class-conditional images from an AR checkpoint: writes one PNG per image and
+                    grid.png, showing image tokens/s while it samples
+                    generate options:
+                      --tokenizer CKPT     the tokenizer, when the AR checkpoint does not hold it
+                                           (under first_stage_model.)
+                      --per-class K        images per class (default 1)
+                      --seed S             image i samples with seed S + i (default 0), so any image
+                                           of a run can be made again alone
+                      --batch N            images sampled together (default 8)
+                      --temperature T[,T2] --top-k K[,K2] --top-p P[,P2] --guidance G[,G2]
+                                           per sub-token (pre,post); defaults: the released settings
+                                           of the model's preset (B: temperature 1.0, guidance 1.9/2.0);
+                                           temperature 0 is argmax, guidance 1 turns guidance off
+                      --preset B|L|XL      whose released settings are the defaults (default: by width)
+                      --heads H            attention heads (not visible in the weights; default dim/64)
+                      --columns N          grid columns (default: a square grid)
+                      --threads N, --rounding truncate|nearest, --live-weights   as above
+              init --preset 128|256|B|L|XL --out FILE.safetensors [--seed N]
+                    writes a released tokenizer (128, 256) or AR transformer (B, L, XL)
+                    architecture with random weights (for trying the commands and for
+                    benchmarks without a download)
+              bench [--only a,b|tokenizer|ar|everything] [--threads N] [--seconds S] [--repeat N]
                     times the engine's hot paths and prints each beside the machine's measured
                     peak (vector FMA GFLOP/s, or copy GB/s for memory-bound kernels); with
                     --repeat N each workload is measured N times and the lowest median kept
@@ -78,9 +97,10 @@ public final class Main {
             case "encode" -> TokenizerCommands.encode(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "decode" -> TokenizerCommands.decode(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "reconstruct" -> TokenizerCommands.reconstruct(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
+            case "generate" -> ArCommands.generate(new Args(argv, 1, ArCommands.VALUED, ArCommands.FLAGS));
             case "init" -> TokenizerCommands.init(new Args(argv, 1, Set.of("preset", "out", "seed"), Set.of()));
             case "info" -> info();
-            default -> throw new CliException("unknown command '" + argv[0] + "' (commands: encode, decode, reconstruct, init, bench, info, help)");
+            default -> throw new CliException("unknown command '" + argv[0] + "' (commands: encode, decode, reconstruct, generate, init, bench, info, help)");
         };
     }
 
@@ -121,6 +141,7 @@ public final class Main {
         String only = a.get("only", null);
         if (only == null) chosen.addAll(Workloads.all());
         else if (only.equals("tokenizer")) chosen.addAll(Workloads.tokenizer());
+        else if (only.equals("ar")) chosen.addAll(Workloads.ar());
         else if (only.equals("everything")) chosen.addAll(Workloads.everything());
         else for (String n : only.split(",")) chosen.add(Workloads.byName(n.trim()));
         List<Bench.Result> results = bench.table(chosen);

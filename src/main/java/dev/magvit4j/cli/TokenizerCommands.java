@@ -120,8 +120,21 @@ final class TokenizerCommands {
     /** A released architecture with random weights, for benchmarks and trials without a download. */
     static int init(Args a) throws IOException {
         String preset = a.get("preset", null), out = a.get("out", null);
-        if (preset == null || out == null) throw new CliException("init needs --preset 128|256 and --out FILE.safetensors");
+        if (preset == null || out == null) throw new CliException("init needs --preset 128|256|B|L|XL and --out FILE.safetensors");
         dev.magvit4j.tensor.Generator.global().manualSeed(a.getInt("seed", 0));
+        if (!preset.equals("128") && !preset.equals("256")) {
+            dev.magvit4j.ar.ArConfig config;
+            try {
+                config = dev.magvit4j.ar.ArConfig.preset(preset);
+            } catch (IllegalArgumentException e) {
+                throw new CliException("unknown preset '" + preset + "': use 128 or 256 (tokenizers) or B, L, XL (AR transformers)");
+            }
+            dev.magvit4j.ar.Transformer m = new dev.magvit4j.ar.Transformer(config, new dev.magvit4j.tensor.Generator(a.getInt("seed", 0)));
+            m.save(Path.of(out));
+            System.out.printf(Locale.ROOT, "wrote an AR %s transformer with the reference's initialisation (%d parameters; its heads start at zero) to %s%n",
+                    preset.toUpperCase(Locale.ROOT), m.numParameters(), out);
+            return 0;
+        }
         Tokenizer tok = new Tokenizer(dev.magvit4j.tokenizer.TokenizerConfig.preset(preset));
         tok.save(Path.of(out));
         System.out.printf(Locale.ROOT, "wrote a %s tokenizer with random weights (%d parameters) to %s%n", preset, tok.numParameters(), out);
@@ -186,7 +199,7 @@ final class TokenizerCommands {
         return 0;
     }
 
-    private static Path outputDir(Args a, String fallback) throws IOException {
+    static Path outputDir(Args a, String fallback) throws IOException {
         Path dir = Path.of(a.get("out", fallback));
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new CliException("--out " + dir + " exists and is not a folder");
         Files.createDirectories(dir);
@@ -194,7 +207,7 @@ final class TokenizerCommands {
     }
 
     /** 8-bit conversion: the reference truncates (default, same bytes as its PNGs); nearest is exact for a read-write round trip. */
-    private static PixelRounding rounding(Args a) {
+    static PixelRounding rounding(Args a) {
         return switch (a.get("rounding", "truncate")) {
             case "truncate" -> PixelRounding.TRUNCATE;
             case "nearest" -> PixelRounding.NEAREST;

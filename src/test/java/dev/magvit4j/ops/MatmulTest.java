@@ -225,6 +225,49 @@ class MatmulTest {
         return y;
     }
 
+    /** Few rows (token-by-token decoding) take the weight-streaming path; every tail of it against the reference. */
+    @Test
+    void linearWithFewRows() {
+        Generator gen = new Generator(21);
+        for (int rows : new int[] {1, 2, 3, 4, 5, 8, 13, 32}) {
+            for (int[] io : new int[][] {{64, 12}, {48, 7}, {37, 9}, {16, 1}, {5, 4}}) {
+                int in = io[0], out = io[1];
+                double[] x = randoms(gen, rows * in), w = randoms(gen, out * in), b = randoms(gen, out);
+                Tensor y = LinearAlgebra.linear(Tensor.of(floats(x), rows, in), Tensor.of(floats(w), out, in), Tensor.of(floats(b), out));
+                GradCheck.assertClose("linear " + rows + "x" + in + " -> " + out, linearReference(x, w, b, rows, in, out), toDoubles(y.toFloatArray()), 1e-5);
+            }
+        }
+    }
+
+    /** A row's result does not depend on the rows it is batched with (what makes a sampled batch reproduce sample by sample). */
+    @Test
+    void fewRowLinearIsIndependentOfTheOtherRows() {
+        Generator gen = new Generator(22);
+        Tensor w = Tensor.randn(gen, 70, 96), x = Tensor.randn(gen, 13, 96);
+        Tensor all = LinearAlgebra.linear(x, w, null);
+        for (int i = 0; i < 13; i++) {
+            assertArrayEquals(all.select(0, i).contiguous().toFloatArray(), LinearAlgebra.linear(x.slice(0, i, i + 1).contiguous(), w, null).toFloatArray(), "row " + i);
+        }
+    }
+
+    private static double[] randoms(Generator g, int n) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = g.nextFloat() * 2 - 1;
+        return v;
+    }
+
+    private static float[] floats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+
+    private static double[] toDoubles(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+
     @Test
     void linearWithAndWithoutBias() {
         Generator gen = new Generator(15);

@@ -70,10 +70,10 @@ final class CpuAttention {
     static Tensor[] forward(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, float scale) {
         Geometry g = geometry(q, k, v, mask, causal);
         q = CpuElementwise.dense(q);
-        k = CpuElementwise.dense(k);
-        v = CpuElementwise.dense(v);
-        float[] qv = CpuElementwise.floats(q), kv = CpuElementwise.floats(k), vv = CpuElementwise.floats(v);
-        int qo = q.offset(), ko = k.offset(), vo = v.offset(), d = g.d;
+        // Keys and values may be views of a longer key/value cache: read in place, no copy.
+        final Tensor kr = packedRows(k), vr = packedRows(v);
+        float[] qv = CpuElementwise.floats(q), kv = CpuElementwise.floats(kr), vv = CpuElementwise.floats(vr);
+        int qo = q.offset(), d = g.d;
         Tensor out = CpuBackend.allocate(DType.FLOAT32, q.shapeRef());
         Tensor lse = CpuBackend.allocate(DType.FLOAT32, new int[] {g.batch, g.heads, g.tq});
         float[] ov = CpuElementwise.floats(out), lv = CpuElementwise.floats(lse);
@@ -83,7 +83,7 @@ final class CpuAttention {
             for (int t = t0; t < t1; t++) {
                 int bh = t / blocks, r0 = (t % blocks) * BLOCK, r1 = Math.min(g.tq, r0 + BLOCK), rows = r1 - r0;
                 int b = bh / g.heads, h = bh % g.heads, keys = g.keysFor(r1);
-                int qBase = qo + (bh * g.tq + r0) * d, kBase = ko + bh * g.tk * d, vBase = vo + bh * g.tk * d;
+                int qBase = qo + (bh * g.tq + r0) * d, kBase = headBase(kr, b, h), vBase = headBase(vr, b, h);
                 Sgemm.gemm(rows, keys, d, qv, qBase, d, 1, Sgemm.matrix(kv, kBase, 1, d), s, 0, keys, false, null);
                 for (int r = 0; r < rows; r++) {
                     int i = r0 + r, row = r * keys, limit = Math.min(keys, g.limit(i));
@@ -103,6 +103,17 @@ final class CpuAttention {
             }
         });
         return new Tensor[] {out, lse};
+    }
+
+    /** t itself when each (batch, head) holds its rows back to back ([.., .., T, D] with strides [.., .., D, 1]), else a dense copy. */
+    private static Tensor packedRows(Tensor t) {
+        boolean packed = t.dtype() == DType.FLOAT32 && (t.stride(3) == 1 || t.size(3) == 1) && (t.stride(2) == t.size(3) || t.size(2) == 1);
+        return packed ? t : CpuElementwise.dense(t);
+    }
+
+    /** Offset of row 0 of (batch b, head h) in a tensor of packed rows. */
+    private static int headBase(Tensor t, int b, int h) {
+        return t.offset() + b * (t.size(0) == 1 ? 0 : t.stride(0)) + h * (t.size(1) == 1 ? 0 : t.stride(1));
     }
 
     static Tensor[] backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dout, Tensor mask, boolean causal, float scale) {

@@ -36,6 +36,11 @@ final class CpuMatmul {
         int[] aBatch = batchStrides(a, batch), bBatch = batchStrides(b, batch);
         int aOff = a.offset(), bOff = b.offset();
         int count = Shape.numel(batch);
+        if (count == 1 && m <= SkinnyGemm.MAX_ROWS && aCs == 1 && bRs == 1 && k > 0) {
+            // x·Wᵀ for a few rows (token-by-token decoding): stream W in place.
+            SkinnyGemm.gemm(m, n, k, av, aOff, aRs, bv, bOff, bCs, ov, 0, biasV, biasOff);
+            return out;
+        }
         Parallel.Range run = (b0, b1) -> {
             for (int i = b0; i < b1; i++) {
                 Sgemm.gemm(m, n, k, av, batchOffset(i, batch, aBatch, aOff), aRs, aCs, Sgemm.matrix(bv, batchOffset(i, batch, bBatch, bOff), bRs, bCs),

@@ -171,6 +171,13 @@ final class Sgemm {
     private static void packA(float[] a, int off, int rs, int cs, int mc, int kc, float[] dst) {
         for (int i0 = 0; i0 < mc; i0 += MR) {
             int base = i0 * kc, h = Math.min(MR, mc - i0);
+            if (rs == 1 && h == MR) {
+                // A transposed (a weight gradient's gᵀ): the MR rows of one k are adjacent in memory.
+                for (int k = 0, src = off + i0; k < kc; k++, src += cs) {
+                    for (int r = 0; r < MR; r++) dst[base + k * MR + r] = a[src + r];
+                }
+                continue;
+            }
             for (int r = 0; r < MR; r++) {
                 if (r < h) {
                     int src = off + (i0 + r) * rs;
