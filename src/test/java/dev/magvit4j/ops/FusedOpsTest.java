@@ -219,6 +219,25 @@ class FusedOpsTest {
         }, 1e-5, q, k, v);
     }
 
+    /** Few keys (the AR model's two-position intra sequences) take a row-by-row path: full and cached, forward and backward. */
+    @Test
+    void causalAttentionWithFewKeys() {
+        Generator gen = new Generator(16);
+        int b = 3, h = 2, d = 16;
+        float scale = 0.3f;
+        for (int[] qk : new int[][] {{2, 2}, {1, 3}, {5, 8}}) {
+            int tq = qk[0], tk = qk[1];
+            Tensor q = GradCheck.param(gen, b, h, tq, d), k = GradCheck.param(gen, b, h, tk, d), v = GradCheck.param(gen, b, h, tk, d);
+            GradCheck.check("attention, " + tq + " queries, " + tk + " keys", in -> Attention.scaledDotProduct(in[0], in[1], in[2], null, true, scale),
+                    in -> attentionRef(in[0], in[1], in[2], b * h, tq, tk, d, true, null, scale), q, k, v);
+        }
+        // Keys and values as views of a longer cache ([B, H, capacity, D], first 3 positions filled).
+        Tensor cache = Tensor.randn(gen, b, h, 10, d);
+        Tensor q = Tensor.randn(gen, b, h, 1, d), k = cache.slice(2, 0, 3), v = cache.slice(2, 0, 3).mul(2f);
+        GradCheck.assertClose("attention on cache views", Attention.scaledDotProduct(q, k.contiguous(), v.contiguous(), null, true, scale),
+                Attention.scaledDotProduct(q, k, v, null, true, scale), 0);
+    }
+
     private static float[] maskBias(boolean[] m) {
         float[] f = new float[m.length];
         for (int i = 0; i < m.length; i++) f[i] = m[i] ? 0f : Float.NEGATIVE_INFINITY;

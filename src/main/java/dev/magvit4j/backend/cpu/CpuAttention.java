@@ -77,6 +77,10 @@ final class CpuAttention {
         Tensor out = CpuBackend.allocate(DType.FLOAT32, q.shapeRef());
         Tensor lse = CpuBackend.allocate(DType.FLOAT32, new int[] {g.batch, g.heads, g.tq});
         float[] ov = CpuElementwise.floats(out), lv = CpuElementwise.floats(lse);
+        if (g.tk <= FEW_KEYS && g.mask == null) {
+            fewKeysForward(g, qv, qo, kr, kv, vr, vv, ov, lv, scale);
+            return new Tensor[] {out, lse};
+        }
         int blocks = (g.tq + BLOCK - 1) / BLOCK;
         Parallel.forRange(g.batch * g.heads * blocks, 1, (t0, t1) -> {
             float[] s = new float[BLOCK * g.tk];
@@ -131,6 +135,10 @@ final class CpuAttention {
         Tensor dk = CpuBackend.allocate(DType.FLOAT32, k.shapeRef());
         Tensor dv = CpuBackend.allocate(DType.FLOAT32, v.shapeRef());
         float[] dqv = CpuElementwise.floats(dq), dkv = CpuElementwise.floats(dk), dvv = CpuElementwise.floats(dv);
+        if (g.tk <= FEW_KEYS && g.mask == null) {
+            fewKeysBackward(g, qv, qo, kv, ko, vv, vo, ov, oo, lv, lo, gv, go, dqv, dkv, dvv, scale);
+            return new Tensor[] {dq, dk, dv};
+        }
         // Whole (batch, head) pairs per task: dK and dV of a pair accumulate over its query blocks.
         Parallel.forRange(g.batch * g.heads, 1, (t0, t1) -> {
             float[] p = new float[BLOCK * g.tk], ds = new float[BLOCK * g.tk];
@@ -170,6 +178,74 @@ final class CpuAttention {
             }
         });
         return new Tensor[] {dq, dk, dv};
+    }
+
+    // ------------------------------------------------------------------ few keys
+
+    /**
+     * At most this many keys (the AR model's two-position intra sequences): rows are computed
+     * one by one with dot products, since the blocked path's matrix-multiply set-up would cost
+     * more than the arithmetic.
+     */
+    private static final int FEW_KEYS = 8;
+
+    private static void fewKeysForward(Geometry g, float[] qv, int qo, Tensor kr, float[] kv, Tensor vr, float[] vv, float[] ov, float[] lv, float scale) {
+        int d = g.d;
+        Parallel.forRange(g.batch * g.heads, Math.max(1, 4096 / (g.tq * g.tk * d + 1)), (t0, t1) -> {
+            float[] p = new float[g.tk];
+            for (int bh = t0; bh < t1; bh++) {
+                int b = bh / g.heads, h = bh % g.heads, kBase = headBase(kr, b, h), vBase = headBase(vr, b, h);
+                for (int i = 0; i < g.tq; i++) {
+                    int qRow = qo + (bh * g.tq + i) * d, oRow = (bh * g.tq + i) * d, limit = g.limit(i);
+                    Arrays.fill(ov, oRow, oRow + d, 0f);
+                    if (limit <= 0) {
+                        lv[bh * g.tq + i] = Float.NEGATIVE_INFINITY;
+                        continue;
+                    }
+                    float mx = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < limit; j++) {
+                        p[j] = dot(qv, qRow, kv, kBase + j * d, d) * scale;
+                        mx = Math.max(mx, p[j]);
+                    }
+                    float sum = 0f;
+                    for (int j = 0; j < limit; j++) sum += p[j] = (float) StrictMath.exp(p[j] - mx);
+                    for (int j = 0; j < limit; j++) axpy(p[j] / sum, vv, vBase + j * d, ov, oRow, d);
+                    lv[bh * g.tq + i] = mx + (float) StrictMath.log(sum);
+                }
+            }
+        });
+    }
+
+    private static void fewKeysBackward(Geometry g, float[] qv, int qo, float[] kv, int ko, float[] vv, int vo, float[] ov, int oo, float[] lv, int lo,
+                                        float[] gv, int go, float[] dqv, float[] dkv, float[] dvv, float scale) {
+        int d = g.d;
+        // Whole (batch, head) pairs per task: dK and dV of a pair accumulate over its queries.
+        Parallel.forRange(g.batch * g.heads, Math.max(1, 4096 / (g.tq * g.tk * d + 1)), (t0, t1) -> {
+            for (int bh = t0; bh < t1; bh++) {
+                int kBase = ko + bh * g.tk * d, vBase = vo + bh * g.tk * d;
+                for (int i = 0; i < g.tq; i++) {
+                    int row = (bh * g.tq + i) * d, limit = g.limit(i);
+                    float l = lv[lo + bh * g.tq + i];
+                    if (l == Float.NEGATIVE_INFINITY) continue;
+                    float di = dot(gv, go + row, ov, oo + row, d);
+                    for (int j = 0; j < limit; j++) {
+                        float pj = (float) StrictMath.exp(dot(qv, qo + row, kv, kBase + j * d, d) * scale - l);
+                        float ds = pj * (dot(gv, go + row, vv, vBase + j * d, d) - di) * scale;
+                        axpy(pj, gv, go + row, dvv, bh * g.tk * d + j * d, d);
+                        axpy(ds, kv, kBase + j * d, dqv, row, d);
+                        axpy(ds, qv, qo + row, dkv, bh * g.tk * d + j * d, d);
+                    }
+                }
+            }
+        });
+    }
+
+    /** y[yo .. yo+n) += a·x[xo .. xo+n). */
+    private static void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            FloatVector.fromArray(S, x, xo + j, m).fma(FloatVector.broadcast(S, a), FloatVector.fromArray(S, y, yo + j, m)).intoArray(y, yo + j, m);
+        }
     }
 
     // ------------------------------------------------------------------ row kernels
