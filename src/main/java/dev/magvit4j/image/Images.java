@@ -279,15 +279,17 @@ public final class Images {
         } catch (IOException e) {
             throw new IOException("cannot write " + file + ": cannot create folder " + dir + " (" + e + ")", e);
         }
-        Path tmp;
+        Path[] created = new Path[1];
+        FileChannel opened;
         try {
-            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+            opened = dev.magvit4j.io.AtomicFiles.createSibling(target, created);
         } catch (IOException e) {
             throw new IOException("cannot write " + file + ": " + e, e);
         }
+        Path tmp = created[0];
         boolean done = false;
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch = opened) {
                 OutputStream os = Channels.newOutputStream(ch);
                 Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
                 if (!writers.hasNext()) throw new IOException("cannot write " + file + ": no PNG writer in this JVM");

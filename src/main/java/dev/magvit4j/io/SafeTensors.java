@@ -14,7 +14,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -27,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The safetensors format: an 8-byte little-endian header length N, N bytes of JSON
@@ -324,15 +322,9 @@ public final class SafeTensors {
         Path tmp = null;
         boolean moved = false;
         try {
-            FileChannel ch = null;
-            for (int attempt = 0; ch == null; attempt++) {
-                tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-                try {
-                    ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                } catch (FileAlreadyExistsException e) {
-                    if (attempt > 10) throw e;
-                }
-            }
+            Path[] created = new Path[1];
+            FileChannel ch = AtomicFiles.createSibling(target, created);
+            tmp = created[0];
             try (FileChannel out = ch) {
                 writeFully(out, head);
                 for (Tensor t : tensors.values()) writeTensor(out, t);
