@@ -26,6 +26,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_common import child_env, log  # noqa: E402
+
 WORKLOADS = [
     "sgemm_1024",
     "sgemm_2048",
@@ -46,14 +49,6 @@ LFQ_SEED = 0
 # computed in double, for t < LFQ_CHECK_TOKENS, k < 18.
 LFQ_CHECK_TOKENS = 256
 
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Child side (torch imported here only, after the environment has been fixed by the parent)
-# --------------------------------------------------------------------------------------------
 
 def time_fn(fn, min_warm_runs=2, min_warm_s=0.5, min_runs=5, min_s=1.0):
     t0 = time.perf_counter()
@@ -239,16 +234,6 @@ def lfq_check_main(args):
 # --------------------------------------------------------------------------------------------
 # Parent side (never imports torch)
 # --------------------------------------------------------------------------------------------
-
-def child_env(policy, threads):
-    env = dict(os.environ)
-    env.pop("OMP_WAIT_POLICY", None)
-    if policy == "passive":
-        env["OMP_WAIT_POLICY"] = "PASSIVE"
-    env["OMP_NUM_THREADS"] = str(threads)
-    env["OPENBLAS_NUM_THREADS"] = str(threads)
-    return env
-
 
 def run_child(extra_args, policy, threads):
     """Runs this script as a fresh child; returns (rc, last JSON line or None, maxrss KiB)."""

@@ -49,6 +49,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_common as pc  # noqa: E402
+from peer_common import log, time_fn  # noqa: E402
+
 CONFIGS = {
     128: dict(ch=128, ch_mult=[1, 2, 2, 4], num_res_blocks=4, z_channels=18, in_channels=3,
               out_ch=3, resolution=128, double_z=False),
@@ -74,10 +78,6 @@ REL_MODEL = os.path.join("src", "Open_MAGVIT2", "modules", "diffusionmodules", "
 REL_LFQ = os.path.join("src", "Open_MAGVIT2", "modules", "vqvae", "lookup_free_quantize.py")
 MOD_MODEL = "src.Open_MAGVIT2.modules.diffusionmodules.improved_model"
 MOD_LFQ = "src.Open_MAGVIT2.modules.vqvae.lookup_free_quantize"
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 def parse_workload(name):
@@ -272,28 +272,7 @@ def load_reference(reference):
     """Imports the reference's improved_model and lookup_free_quantize modules from DIR/src."""
     ref = os.path.abspath(reference)
     install_einops_shim()
-    paths = {MOD_MODEL: os.path.join(ref, REL_MODEL), MOD_LFQ: os.path.join(ref, REL_LFQ)}
-    for p in paths.values():
-        if not os.path.isfile(p):
-            raise SystemExit("reference file not found: " + p)
-    # The script's own folder (benchmarks/, which has a Java `src/`) must not shadow the
-    # reference's `src` package.
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") not in (here,)]
-    sys.path.insert(1, ref)
-    mods = {}
-    for name, path in paths.items():
-        try:
-            import importlib
-            m = importlib.import_module(name)
-            if os.path.realpath(m.__file__) != os.path.realpath(path):
-                raise ImportError("%s resolved to %s" % (name, m.__file__))
-        except ImportError as e:
-            log("  package import of %s failed (%s); loading the file by path" % (name, e))
-            spec = importlib.util.spec_from_file_location(name.replace(".", "_"), path)
-            m = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(m)
-        mods[name] = m
+    mods = {name: pc.import_reference_module(ref, name, rel) for name, rel in ((MOD_MODEL, REL_MODEL), (MOD_LFQ, REL_LFQ))}
     return mods[MOD_MODEL], mods[MOD_LFQ]
 
 
@@ -319,18 +298,6 @@ def check_encode_output(torch, z, out, b):
     assert torch.equal(pre, (bits[:, :6] * w[:6]).sum(-1))
     assert torch.equal(post, (bits[:, 6:] * w[:12]).sum(-1))
     assert pre.shape == (b * LATENT * LATENT,) and int(pre.max()) < 64 and int(post.max()) < 4096
-
-
-def time_fn(fn, min_warm_runs=2, min_runs=5, min_s=2.0):
-    for _ in range(min_warm_runs):
-        fn()
-    times = []
-    t0 = time.perf_counter()
-    while len(times) < min_runs or time.perf_counter() - t0 < min_s:
-        s = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - s) * 1e3)
-    return times
 
 
 def child_main(args):
@@ -412,25 +379,6 @@ def info_main(args):
 # Parent side (never imports torch)
 # --------------------------------------------------------------------------------------------
 
-def child_env(policy, threads):
-    env = dict(os.environ)
-    env.pop("OMP_WAIT_POLICY", None)
-    if policy == "passive":
-        env["OMP_WAIT_POLICY"] = "PASSIVE"
-    env["OMP_NUM_THREADS"] = str(threads)
-    env["OPENBLAS_NUM_THREADS"] = str(threads)
-    return env
-
-
-def run_child(extra_args, policy, threads, reference):
-    """Runs this script as a fresh child; returns (rc, last JSON line or None)."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--threads", str(threads),
-           "--reference", reference] + extra_args
-    p = subprocess.run(cmd, env=child_env(policy, threads), stdout=subprocess.PIPE)
-    lines = [l for l in p.stdout.decode().splitlines() if l.strip().startswith("{")]
-    return p.returncode, (json.loads(lines[-1]) if lines else None)
-
-
 def file_sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -467,7 +415,7 @@ def main():
             raise SystemExit("unknown workload %r; known: %s" % (n, ", ".join(WORKLOADS)))
 
     info_args = ["--_info", "--manifests", args.manifests]
-    rc, info = run_child(info_args, "passive", args.threads, reference)
+    rc, info = pc.run_child(__file__, info_args, "passive", args.threads, reference)
     if rc != 0 or info is None:
         raise SystemExit("building the reference modules failed with exit code %s" % rc)
     version = info["torch"]
@@ -489,21 +437,7 @@ def main():
         res, op, b = parse_workload(name)
         rec = {"workload": name}
         child_args = ["--_child", "--only", name]
-        best = {}
-        medians = {"passive": [], "default": []}
-        for rep in range(args.repeat):
-            for policy in ("passive", "default"):
-                log("%s: timing, OMP_WAIT_POLICY %s%s" % (
-                    name, "PASSIVE" if policy == "passive" else "unset",
-                    "" if args.repeat == 1 else " (repeat %d/%d)" % (rep + 1, args.repeat)))
-                rc, r = run_child(child_args, policy, args.threads, reference)
-                if rc != 0 or r is None:
-                    raise SystemExit("%s (%s) failed with exit code %s" % (name, policy, rc))
-                medians[policy].append(r["ms"])
-                if policy not in best or r["ms"] < best[policy]["ms"]:
-                    best[policy] = r
-                log("  median %.1f ms over %d runs (min %.1f, max %.1f)"
-                    % (r["ms"], r["runs"], r["ms_min"], r["ms_max"]))
+        best, medians = pc.time_policies(__file__, name, child_args, args.threads, reference, args.repeat)
         ms_p = best["passive"]["ms"]
         ms_d = best["default"]["ms"]
         rec["ms"] = min(ms_p, ms_d)

@@ -41,7 +41,7 @@ class TokenizerCliTest {
         return p;
     }
 
-    private static String run(String... args) throws Exception {
+    static String run(String... args) throws Exception {
         PrintStream old = System.out;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
