@@ -196,9 +196,15 @@ public final class Transformer extends Module {
 
     /** The training loss: cross_entropy(pre) + cross_entropy(post), each a mean over tokens. */
     public Tensor loss(Logits logits, Tensor pre, Tensor post) {
+        Tensor[] terms = lossTerms(logits, pre, post);
+        return terms[0].add(terms[1]);
+    }
+
+    /** The two terms of {@link #loss}: {cross_entropy(pre), cross_entropy(post)}. */
+    public Tensor[] lossTerms(Logits logits, Tensor pre, Tensor post) {
         int n = pre.numel();
-        return Softmax.crossEntropy(logits.pre().reshape(n, -1), pre.reshape(n))
-                .add(Softmax.crossEntropy(logits.post().reshape(n, -1), post.reshape(n)));
+        return new Tensor[] {Softmax.crossEntropy(logits.pre().reshape(n, -1), pre.reshape(n)),
+                Softmax.crossEntropy(logits.post().reshape(n, -1), post.reshape(n))};
     }
 
     /** The reference's AdamW groups: weight decay on parameters of two or more dims only (not the norms' weights). */

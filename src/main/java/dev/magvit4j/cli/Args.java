@@ -12,8 +12,18 @@ final class Args {
     final List<String> positional = new ArrayList<>();
     private final Map<String, String> options = new LinkedHashMap<>();
 
+    /** Options outside valued and flags, when the command accepts them (training settings). */
+    final Map<String, Object> extra = new LinkedHashMap<>();
+    private final boolean open;
+
     /** valued: options that take a value; flags: options that do not. */
     Args(String[] argv, int from, Set<String> valued, Set<String> flags) {
+        this(argv, from, valued, flags, false);
+    }
+
+    /** With {@code open}, any other {@code --name value} is collected in {@link #extra} for the caller to check. */
+    Args(String[] argv, int from, Set<String> valued, Set<String> flags, boolean open) {
+        this.open = open;
         for (int i = from; i < argv.length; i++) {
             String a = argv[i];
             if (!a.startsWith("--")) {
@@ -35,6 +45,12 @@ final class Args {
                     value = argv[++i];
                 }
                 options.put(name, value);
+            } else if (open) {
+                if (value == null) {
+                    if (i + 1 >= argv.length) throw new CliException("option --" + name + " needs a value");
+                    value = argv[++i];
+                }
+                extra.put(name, value);
             } else {
                 throw new CliException("unknown option --" + name + " (see ./magvit4j help)");
             }

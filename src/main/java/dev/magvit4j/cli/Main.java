@@ -19,6 +19,21 @@ public final class Main {
             usage: ./magvit4j COMMAND [options]
 
             commands:
+              demo [--out demo] [--quick]
+                    trains a small tokenizer and a small AR model on built-in procedural images
+                    (no download, ~7 minutes on 2 cores) and writes reconstructions, samples,
+                    plots and a summary to --out; run again to resume; --quick: seconds, tiny
+              train-tokenizer (--data FOLDER | --builtin N) [--out DIR] [--steps N]
+                    trains the tokenizer (GAN, the released recipe; see README "Train")
+              train-ar (--tokens FILE | --data FOLDER | --builtin N) [--tokenizer CKPT] [--out DIR] [--steps N]
+                    trains the AR model on a token file, or on images the tokenizer encodes
+                    training options:
+                      --config FILE.json   recipe settings; any setting also as a flag
+                                           (--batch-size 8, --lr 1e-4, --ch-mult 1,2,2, ...)
+                      --checkpoint-every N --keep K --pictures-every N   (default steps/10, 3)
+                      --lpips-vgg F --lpips-lin F   LPIPS weights (else the perceptual loss is off)
+                      --held-out FOLDER    images for the reconstruction pictures
+                    a second run with the same --out resumes from the newest intact checkpoint
               encode IMAGE|FOLDER... --checkpoint CKPT [--out tokens.safetensors]
                     images to Open-MAGVIT2 tokens (18-bit indices and 6 + 12-bit sub-tokens);
                     folders are searched for PNG and JPEG files
@@ -98,9 +113,12 @@ public final class Main {
             case "decode" -> TokenizerCommands.decode(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "reconstruct" -> TokenizerCommands.reconstruct(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "generate" -> ArCommands.generate(new Args(argv, 1, ArCommands.VALUED, ArCommands.FLAGS));
+            case "demo" -> TrainCommands.demo(new Args(argv, 1, Set.of("out", "threads"), Set.of("quick")));
+            case "train-tokenizer" -> TrainCommands.trainTokenizer(new Args(argv, 1, TrainCommands.VALUED, TrainCommands.FLAGS, true));
+            case "train-ar" -> TrainCommands.trainAr(new Args(argv, 1, TrainCommands.VALUED, TrainCommands.FLAGS, true));
             case "init" -> TokenizerCommands.init(new Args(argv, 1, Set.of("preset", "out", "seed"), Set.of()));
             case "info" -> info();
-            default -> throw new CliException("unknown command '" + argv[0] + "' (commands: encode, decode, reconstruct, generate, init, bench, info, help)");
+            default -> throw new CliException("unknown command '" + argv[0] + "' (commands: demo, train-tokenizer, train-ar, encode, decode, reconstruct, generate, init, bench, info, help)");
         };
     }
 

@@ -31,7 +31,7 @@ import dev.magvit4j.tensor.Tensor;
  * not depend on which others were made, in which order or on which thread. The class is
  * immutable and thread-safe.
  */
-public final class BuiltinImages {
+public final class BuiltinImages implements Dataset {
 
     private static final String[] CLASSES = {"circle", "square", "triangle", "ring", "stripes", "checker", "gradient", "glyph"};
     private static final int[] PALETTE = {0xE6372D, 0x2DB446, 0x325AE6, 0xF0C81E, 0xC83CC8, 0x1EBED2};
@@ -56,6 +56,7 @@ public final class BuiltinImages {
     }
 
     /** The number of images. */
+    @Override
     public int size() {
         return count;
     }
@@ -66,11 +67,13 @@ public final class BuiltinImages {
     }
 
     /** The number of classes (8). */
+    @Override
     public int numClasses() {
         return CLASSES.length;
     }
 
     /** The name of class {@code c}, e.g. "circle". */
+    @Override
     public String className(int c) {
         if (c < 0 || c >= CLASSES.length) throw new IllegalArgumentException("class " + c + " out of range 0.." + (CLASSES.length - 1));
         return CLASSES[c];
@@ -82,12 +85,20 @@ public final class BuiltinImages {
     }
 
     /** The label of image {@code index}: {@code index % numClasses()}, so classes are balanced. */
+    @Override
     public int label(int index) {
         checkIndex(index);
         return index % CLASSES.length;
     }
 
+    /** "class/index", e.g. "ring/11". */
+    @Override
+    public String name(int index) {
+        return className(label(index)) + "/" + index;
+    }
+
     /** Image {@code index} as a [3, size, size] float32 tensor in [-1, 1]. */
+    @Override
     public Tensor image(int index) {
         checkIndex(index);
         long key = Generator.bits(seed, index);

@@ -129,11 +129,26 @@ public final class Images {
     public static Tensor resizeShorterSideAndCenterCrop(Tensor image, int size) {
         int[] s = requireChw(image, "resizeShorterSideAndCenterCrop");
         if (size < 1) throw new IllegalArgumentException("resize size must be at least 1, got " + size);
+        int[] out = resizedSize(s[1], s[2], size);
+        return resizeShorterSideAndCrop(image, size, (int) Math.rint((out[0] - size) / 2.0), (int) Math.rint((out[1] - size) / 2.0));
+    }
+
+    /**
+     * torchvision's {@code Resize(size)} then a {@code size x size} crop at ({@code top}, {@code left})
+     * of the resized image (whose size {@link #resizedSize} gives): the training transform's
+     * {@code RandomCrop} with its offsets drawn by the caller. Same arithmetic as
+     * {@link #resizeShorterSideAndCenterCrop}.
+     */
+    public static Tensor resizeShorterSideAndCrop(Tensor image, int size, int top, int left) {
+        int[] s = requireChw(image, "resizeShorterSideAndCrop");
+        if (size < 1) throw new IllegalArgumentException("resize size must be at least 1, got " + size);
         int c = s[0], h = s[1], w = s[2];
         int[] out = resizedSize(h, w, size);
         int outH = out[0], outW = out[1];
-        int top = (int) Math.rint((outH - size) / 2.0);
-        int left = (int) Math.rint((outW - size) / 2.0);
+        if (top < 0 || left < 0 || top + size > outH || left + size > outW) {
+            throw new IllegalArgumentException("crop " + size + "x" + size + " at (" + top + ", " + left + ") lies outside the resized " + outH + "x" + outW + " image");
+        }
+        if (h == size && w == size) return image; // Pillow resizes to the same size by copying
         float[] data = image.toFloatArray();
         Rgb8 grid = onGrid(data, c, w, h);
         if (grid != null) {
@@ -145,7 +160,7 @@ public final class Images {
     }
 
     /** torchvision's {@code Resize(size)} output size {height, width} for an H x W input. */
-    static int[] resizedSize(int h, int w, int size) {
+    public static int[] resizedSize(int h, int w, int size) {
         if (w <= h) return new int[] {(int) ((long) size * h / (double) w), size};
         return new int[] {size, (int) ((long) size * w / (double) h)};
     }
@@ -182,6 +197,17 @@ public final class Images {
                 : "it must be at least " + multiple + "x" + multiple;
         throw new IllegalArgumentException("image size " + w + "x" + h + " (width x height) is not a multiple of the tokenizer's "
                 + "downsampling factor " + multiple + "; " + hint);
+    }
+
+    /** The image mirrored left to right ([C, H, W]). */
+    public static Tensor flipHorizontal(Tensor image) {
+        int[] s = requireChw(image, "flipHorizontal");
+        int w = s[2];
+        float[] in = image.toFloatArray(), out = new float[in.length];
+        for (int row = 0; row < s[0] * s[1]; row++) {
+            for (int x = 0; x < w; x++) out[row * w + x] = in[row * w + w - 1 - x];
+        }
+        return Tensor.of(out, s[0], s[1], w);
     }
 
     /** Stacks [3, H, W] images of one size into [B, 3, H, W]. */

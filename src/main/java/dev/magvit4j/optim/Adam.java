@@ -4,6 +4,7 @@ import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Tensor;
 
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -62,6 +63,39 @@ public final class Adam extends Optimizer {
                 p.backend().adamStep(p, p.grad(), mv[0], mv[1], g.lr(), beta1, beta2, eps, g.weightDecay, decoupled, step);
             }
         }
+    }
+
+    /**
+     * The optimiser's state for a checkpoint, keyed by parameter name: {@code <name>.exp_avg},
+     * {@code <name>.exp_avg_sq} (copies) for every parameter updated so far, and {@code step}.
+     */
+    public Map<String, Tensor> state(Map<String, Tensor> namedParams) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        out.put("step", Tensor.ofLongs(new long[] {step}, 1));
+        namedParams.forEach((name, p) -> {
+            Tensor[] mv = moments.get(p);
+            if (mv != null) {
+                out.put(name + ".exp_avg", mv[0].copy());
+                out.put(name + ".exp_avg_sq", mv[1].copy());
+            }
+        });
+        return out;
+    }
+
+    /** Restores what {@link #state} saved; parameters without saved moments start fresh. */
+    public void loadState(Map<String, Tensor> namedParams, Map<String, Tensor> state) {
+        Tensor s = state.get("step");
+        if (s == null || s.numel() != 1) throw new IllegalArgumentException("optimiser state lacks its step count");
+        step = s.toLongArray()[0];
+        moments.clear();
+        namedParams.forEach((name, p) -> {
+            Tensor m = state.get(name + ".exp_avg"), v = state.get(name + ".exp_avg_sq");
+            if (m == null && v == null) return;
+            if (m == null || v == null || !java.util.Arrays.equals(m.shapeRef(), p.shapeRef()) || !java.util.Arrays.equals(v.shapeRef(), p.shapeRef())) {
+                throw new IllegalArgumentException("optimiser state for " + name + " is missing a moment or has the wrong shape");
+            }
+            moments.put(p, new Tensor[] {m.copy(), v.copy()});
+        });
     }
 
     private static Tensor zerosLike(Tensor p) {

@@ -54,6 +54,18 @@ public final class Ema {
         return shadow;
     }
 
+    /** Restores a checkpoint's averages (by parameter name) and update count. */
+    public void restore(Map<String, Tensor> weights, long updates) {
+        for (Map.Entry<String, Tensor> e : shadow.entrySet()) {
+            Tensor w = weights.get(e.getKey());
+            if (w == null || !java.util.Arrays.equals(w.shapeRef(), e.getValue().shapeRef())) {
+                throw new IllegalArgumentException("EMA weights lack " + e.getKey() + " or have the wrong shape");
+            }
+            e.setValue(w.copy());
+        }
+        this.updates = updates;
+    }
+
     /** Writes the averaged weights into a module of the same structure. */
     public void copyTo(Module module) {
         module.loadStateDict(shadow, false);

@@ -1,5 +1,6 @@
 package dev.magvit4j.tokenizer;
 
+import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.nn.Linear;
 import dev.magvit4j.nn.Module;
 import dev.magvit4j.ops.Normalization;
@@ -18,8 +19,12 @@ public final class AdaptiveGroupNorm extends Module {
     public final Linear gamma, beta;
 
     public AdaptiveGroupNorm(int zChannels, int channels) {
-        gamma = child("gamma", new Linear(zChannels, channels, true));
-        beta = child("beta", new Linear(zChannels, channels, true));
+        this(zChannels, channels, Generator.global());
+    }
+
+    public AdaptiveGroupNorm(int zChannels, int channels, Generator gen) {
+        gamma = child("gamma", new Linear(zChannels, channels, true, gen));
+        beta = child("beta", new Linear(zChannels, channels, true, gen));
     }
 
     /** x [B, C, H, W] normalised and modulated by the statistics of q [B, z, h, w]. */

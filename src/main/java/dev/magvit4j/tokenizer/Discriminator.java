@@ -94,6 +94,12 @@ public final class Discriminator extends Module implements Layer {
             return emaFake;
         }
 
+        /** Sets the averages (a resumed run, or undoing a skipped step's update). */
+        public void set(float emaReal, float emaFake) {
+            this.emaReal = emaReal;
+            this.emaFake = emaFake;
+        }
+
         /** Moves the averages toward this batch's mean logits. */
         public void update(Tensor logitsReal, Tensor logitsFake) {
             emaReal = emaReal * decay + logitsReal.detach().mean().item() * (1 - decay);

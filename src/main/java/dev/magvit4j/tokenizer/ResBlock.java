@@ -1,5 +1,6 @@
 package dev.magvit4j.tokenizer;
 
+import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.nn.Conv2d;
 import dev.magvit4j.nn.GroupNorm;
 import dev.magvit4j.nn.Layer;
@@ -18,11 +19,15 @@ public final class ResBlock extends Module implements Layer {
     public final Conv2d ninShortcut;
 
     public ResBlock(int in, int out) {
+        this(in, out, Generator.global());
+    }
+
+    public ResBlock(int in, int out, Generator gen) {
         norm1 = child("norm1", new GroupNorm(32, in, 1e-6f, true));
         norm2 = child("norm2", new GroupNorm(32, out, 1e-6f, true));
-        conv1 = child("conv1", new Conv2d(in, out, 3, 1, 1, false));
-        conv2 = child("conv2", new Conv2d(out, out, 3, 1, 1, false));
-        ninShortcut = in != out ? child("nin_shortcut", new Conv2d(in, out, 1, 1, 0, false)) : null;
+        conv1 = child("conv1", new Conv2d(in, out, 3, 1, 1, false, gen));
+        conv2 = child("conv2", new Conv2d(out, out, 3, 1, 1, false, gen));
+        ninShortcut = in != out ? child("nin_shortcut", new Conv2d(in, out, 1, 1, 0, false, gen)) : null;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.magvit4j.tokenizer;
 
+import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.autograd.Autograd;
 import dev.magvit4j.io.SafeTensors;
 import dev.magvit4j.io.StateDictFile;
@@ -54,9 +55,14 @@ public final class Tokenizer extends Module {
     }
 
     public Tokenizer(TokenizerConfig config, Parts parts) {
+        this(config, parts, Generator.global());
+    }
+
+    /** A tokenizer with PyTorch's default initialisation drawn from {@code gen} (reproducible per seed). */
+    public Tokenizer(TokenizerConfig config, Parts parts, Generator gen) {
         this.config = config;
-        this.encoder = parts.encoder ? child("encoder", new Encoder(config)) : null;
-        this.decoder = parts.decoder ? child("decoder", new Decoder(config)) : null;
+        this.encoder = parts.encoder ? child("encoder", new Encoder(config, gen)) : null;
+        this.decoder = parts.decoder ? child("decoder", new Decoder(config, gen)) : null;
         this.quantize = child("quantize", LookupFreeQuantizer.released(config.zChannels()));
     }
 
@@ -163,7 +169,7 @@ public final class Tokenizer extends Module {
     }
 
     /** The reference's LitEma stores parameter p.q.r as model_ema.pqr. */
-    static String emaKey(String name) {
+    public static String emaKey(String name) {
         return "model_ema." + name.replace(".", "");
     }
 

@@ -1,5 +1,6 @@
 package dev.magvit4j.tokenizer;
 
+import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.nn.Conv2d;
 import dev.magvit4j.nn.Layer;
 import dev.magvit4j.nn.Module;
@@ -12,7 +13,11 @@ public final class Upsampler extends Module implements Layer {
     public final Conv2d conv1;
 
     public Upsampler(int channels) {
-        conv1 = child("conv1", new Conv2d(channels, 4 * channels, 3, 1, 1, true));
+        this(channels, Generator.global());
+    }
+
+    public Upsampler(int channels, Generator gen) {
+        conv1 = child("conv1", new Conv2d(channels, 4 * channels, 3, 1, 1, true, gen));
     }
 
     @Override

@@ -1,0 +1,291 @@
+package dev.magvit4j.train;
+
+import dev.magvit4j.data.BuiltinImages;
+import dev.magvit4j.data.Dataset;
+import dev.magvit4j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Both training stages on tiny configs: the loss falls, resume is bit-identical, damaged checkpoints are passed over, NaN never reaches the weights. */
+class TrainingTest {
+
+    @TempDir
+    Path dir;
+
+    static final BuiltinImages IMAGES = new BuiltinImages(7, 16, 32);
+
+    /** A 16px tokenizer (ch 32, two levels: 8x8 tokens) and a small discriminator. */
+    static TokenizerTraining.Recipe tokenizerRecipe(long discStart, float lr) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("ch", 32);
+        s.put("ch_mult", List.of(1, 1));
+        s.put("num_res_blocks", 1);
+        s.put("image_size", 16);
+        s.put("batch_size", 4);
+        s.put("lr", lr);
+        s.put("disc_channels", 8);
+        s.put("disc_layers", 2);
+        s.put("disc_start", discStart);
+        s.put("workers", 2);
+        return TokenizerTraining.Recipe.from(new Settings(s));
+    }
+
+    /** A 4x4-token AR model (dim 32, 2 heads, 1 + 1 layers) over 5 classes. */
+    static ArTraining.Recipe arRecipe(long steps, float lr, float dropout) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("dim", 32);
+        s.put("heads", 2);
+        s.put("spatial_layers", 1);
+        s.put("factorized_layers", 1);
+        s.put("batch_size", 4);
+        s.put("lr", lr);
+        s.put("warmup_steps", 2);
+        for (String k : List.of("token_drop", "resid_drop", "ffn_drop", "class_drop")) s.put(k, dropout);
+        return ArTraining.Recipe.from(new Settings(s), 16, 5, steps);
+    }
+
+    /** 10 token grids of 4x4 with a pattern per class, so there is something to learn. */
+    static TokenSet tokens() {
+        int n = 10, t = 16;
+        long[] pre = new long[n * t], post = new long[n * t], labels = new long[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = i % 5;
+            for (int j = 0; j < t; j++) {
+                pre[i * t + j] = (labels[i] * 7 + j) % 64;
+                post[i * t + j] = (labels[i] * 911 + j * 3 + (i / 5)) % 4096;
+            }
+        }
+        return new TokenSet(Tensor.ofLongs(pre, n, t), Tensor.ofLongs(post, n, t), labels, List.of("a", "b", "c", "d", "e"));
+    }
+
+    static Training.Options options(Path out, long steps, long every, boolean resume) {
+        return new Training.Options(out, steps, every, 10, 0, resume, null, false);
+    }
+
+    @Test
+    void tokenizerStepsLowerTheReconstructionLoss() throws IOException {
+        try (TokenizerTraining stage = new TokenizerTraining(tokenizerRecipe(1000, 1e-3f), IMAGES, IMAGES, null)) {
+            Training.Outcome r = Training.run(stage, options(dir, 30, 30, false));
+            double[] l1 = r.metrics().column("l1");
+            double first = mean(l1, 0, 5), last = mean(l1, 25, 30);
+            assertTrue(last < 0.9 * first, "L1 fell from " + first + " to " + last);
+            assertTrue(Files.isRegularFile(dir.resolve("pictures/reconstructions-step-00000030.png")));
+            assertTrue(Files.isRegularFile(dir.resolve("plots/tokenizer-loss.png")));
+            assertEquals(31, Files.readAllLines(dir.resolve("metrics.csv")).size(), "header + one row per step");
+        }
+    }
+
+    @Test
+    void arStepsLowerTheLoss() throws IOException {
+        try (ArTraining stage = new ArTraining(arRecipe(40, 3e-3f, 0f), tokens(), null)) {
+            Training.Outcome r = Training.run(stage, options(dir, 40, 40, false));
+            double[] loss = r.metrics().column("loss");
+            assertEquals(Math.log(64) + Math.log(4096), loss[0], 1e-3, "zero-initialised heads start at the uniform loss");
+            assertTrue(mean(loss, 35, 40) < 0.7 * loss[0], "loss fell from " + loss[0] + " to " + mean(loss, 35, 40));
+        }
+    }
+
+    @Test
+    void interruptedTokenizerRunResumesBitIdentically() throws IOException {
+        Supplier<TokenizerTraining> stage = () -> new TokenizerTraining(tokenizerRecipe(1, 1e-3f), IMAGES, IMAGES, null);
+        assertResumesBitIdentically(stage::get);
+    }
+
+    @Test
+    void interruptedArRunResumesBitIdentically() throws IOException {
+        assertResumesBitIdentically(() -> new ArTraining(arRecipe(6, 3e-3f, 0.1f), tokens(), null));
+    }
+
+    /**
+     * Six steps straight through, against three steps, a "crash" that loses the step-3
+     * checkpoint, and a fresh process resuming from step 2: the same weights, optimiser state,
+     * averages, random state and metrics, to the bit.
+     */
+    private void assertResumesBitIdentically(Supplier<Stage> make) throws IOException {
+        Map<String, Tensor> straight;
+        try (Stage s = make.get()) {
+            Training.run(s, options(dir.resolve("a"), 6, 2, true));
+            straight = s.state();
+        }
+        try (Stage s = make.get()) {
+            Training.run(s, options(dir.resolve("b"), 3, 2, true));
+        }
+        Files.delete(dir.resolve("b/checkpoints/step-00000003.safetensors"));
+        Map<String, Tensor> resumed;
+        try (Stage s = make.get()) {
+            Training.Outcome r = Training.run(s, options(dir.resolve("b"), 6, 2, true));
+            assertEquals(2, r.startStep());
+            resumed = s.state();
+        }
+        assertEquals(straight.keySet(), resumed.keySet());
+        straight.forEach((k, v) -> assertBitEqual(k, v, resumed.get(k)));
+        assertEquals(withoutTiming(dir.resolve("a/metrics.csv")), withoutTiming(dir.resolve("b/metrics.csv")));
+        // The final checkpoints agree too.
+        Checkpoints.Saved a = Checkpoints.read(dir.resolve("a/checkpoints/step-00000006.safetensors"));
+        Checkpoints.Saved b = Checkpoints.read(dir.resolve("b/checkpoints/step-00000006.safetensors"));
+        a.tensors().forEach((k, v) -> assertBitEqual(k, v, b.tensors().get(k)));
+    }
+
+    @Test
+    void damagedCheckpointsArePassedOverForThePreviousOne() throws IOException {
+        try (ArTraining s = new ArTraining(arRecipe(6, 3e-3f, 0.1f), tokens(), null)) {
+            Training.run(s, options(dir, 6, 2, true));
+        }
+        Checkpoints ck = new Checkpoints(dir.resolve("checkpoints"), 10);
+        assertEquals(List.of(2L, 4L, 6L), ck.list().stream().map(Checkpoints::stepOf).toList());
+        // Step 6: one byte flipped in the middle (the tensors); step 4: cut short.
+        Path six = dir.resolve("checkpoints/step-00000006.safetensors"), four = dir.resolve("checkpoints/step-00000004.safetensors");
+        try (RandomAccessFile f = new RandomAccessFile(six.toFile(), "rw")) {
+            long at = f.length() / 2;
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x10);
+        }
+        try (RandomAccessFile f = new RandomAccessFile(four.toFile(), "rw")) {
+            f.setLength(f.length() - 100);
+        }
+        List<String> warnings = new ArrayList<>();
+        Checkpoints.Saved saved = ck.latest(warnings::add);
+        assertNotNull(saved);
+        assertEquals(2, saved.step());
+        assertEquals(2, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).contains("step-00000006") && warnings.get(0).contains("checksum"), warnings.get(0));
+        assertTrue(warnings.get(1).contains("step-00000004"), warnings.get(1));
+        assertThrows(IOException.class, () -> Checkpoints.read(six));
+        try (ArTraining s = new ArTraining(arRecipe(6, 3e-3f, 0.1f), tokens(), null)) {
+            assertEquals(2, Training.run(s, options(dir, 6, 2, true)).startStep());
+        }
+        assertEquals(6, Checkpoints.read(six).step(), "the resumed run wrote an intact step 6");
+    }
+
+    @Test
+    void nonFiniteLossSkipsTheUpdateAndNeverReachesTheWeights() throws IOException {
+        Dataset poisoned = new Dataset() {
+            public int size() { return 8; }
+            public int numClasses() { return 1; }
+            public String className(int c) { return "nan"; }
+            public int label(int index) { return 0; }
+            public String name(int index) { return "nan/" + index; }
+            public Tensor image(int index) {
+                Tensor t = IMAGES.image(index);
+                float[] d = t.toFloatArray();
+                d[5] = Float.NaN;
+                return Tensor.of(d, t.shape());
+            }
+        };
+        try (TokenizerTraining stage = new TokenizerTraining(tokenizerRecipe(0, 1e-3f), poisoned, IMAGES, null)) {
+            Map<String, Tensor> before = copy(stage.state());
+            Training.Outcome r = Training.run(stage, options(dir, 3, 3, false));
+            assertEquals(3, r.skipped());
+            Map<String, Tensor> after = stage.state();
+            for (String k : stage.model.stateDict().keySet()) assertBitEqual(k, before.get(k), after.get(k));
+            for (String k : stage.discriminator.stateDict().keySet()) {
+                if (k.contains("running") || k.contains("num_batches")) continue; // BatchNorm statistics move in any forward
+                assertBitEqual(k, before.get("loss.discriminator." + k), after.get("loss.discriminator." + k));
+            }
+        }
+    }
+
+    @Test
+    void settingsRejectUnknownNamesAndBadValues() {
+        Settings s = new Settings(Map.of("batch_size", 4, "bach_size", 3));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+            TokenizerTraining.Recipe.from(s);
+            s.checkAllUsed("tokenizer training");
+        });
+        assertTrue(e.getMessage().contains("bach_size"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> TokenizerTraining.Recipe.from(new Settings(Map.of("lr", "fast"))));
+        assertThrows(IllegalArgumentException.class, () -> TokenizerTraining.Recipe.from(new Settings(Map.of("image_size", 100))));
+    }
+
+    @Test
+    void configFileWithFlagsOnTop() throws IOException {
+        Path json = dir.resolve("c.json");
+        Files.writeString(json, "{\"batch_size\": 6, \"lr\": 0.001, \"ch_mult\": [1, 2]}");
+        Settings s = Settings.load(json, Map.of("batch-size", "3"));
+        TokenizerTraining.Recipe r = TokenizerTraining.Recipe.from(s);
+        s.checkAllUsed("tokenizer training");
+        assertEquals(3, r.batchSize());
+        assertEquals(1e-3f, r.lr());
+        assertArrayEquals(new int[] {1, 2}, r.model().chMult());
+        assertEquals(0.5f, r.beta1(), "the released recipe where nothing is said");
+    }
+
+    @Test
+    void schedules() {
+        Schedule drops = Schedule.drops(1f, new long[] {10, 20}, 0.1f);
+        assertEquals(1f, drops.lr(9));
+        assertEquals(0.1f, drops.lr(10), 1e-7);
+        assertEquals(0.01f, drops.lr(25), 1e-8);
+        Schedule cos = Schedule.warmupCosine(1f, 4, 14, 0.1f);
+        assertEquals(0.25f, cos.lr(0));
+        assertEquals(1f, cos.lr(4), 1e-6);
+        assertEquals(0.55f, cos.lr(9), 1e-6);
+        assertEquals(0.1f, cos.lr(14), 1e-6);
+        assertEquals(0.1f, cos.lr(100), 1e-6);
+    }
+
+    @Test
+    void metricsOfAResumedRunDropStepsAfterTheCheckpoint() throws IOException {
+        Path csv = dir.resolve("m.csv");
+        try (Metrics m = new Metrics(csv, List.of("loss"), 0)) {
+            for (int s = 1; s <= 5; s++) m.add(s, Map.of("loss", (double) s));
+        }
+        try (Metrics m = new Metrics(csv, List.of("loss"), 3)) {
+            assertArrayEquals(new double[] {1, 2, 3}, m.column("loss"));
+            m.add(4, Map.of("loss", 40.0));
+        }
+        assertEquals(List.of("step,loss", "1,1.00000", "2,2.00000", "3,3.00000", "4,40.0000"), Files.readAllLines(csv));
+    }
+
+    private static List<String> withoutTiming(Path csv) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(csv)) out.add(line.substring(0, line.lastIndexOf(',')));
+        return out;
+    }
+
+    private static Map<String, Tensor> copy(Map<String, Tensor> s) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        s.forEach((k, v) -> out.put(k, v.copy()));
+        return out;
+    }
+
+    static void assertBitEqual(String name, Tensor a, Tensor b) {
+        assertNotNull(b, name + " missing");
+        assertEquals(a.dtype(), b.dtype(), name);
+        assertArrayEquals(a.shapeRef(), b.shapeRef(), name);
+        if (a.dtype() == dev.magvit4j.tensor.DType.FLOAT32) {
+            float[] x = a.toFloatArray(), y = b.toFloatArray();
+            for (int i = 0; i < x.length; i++) {
+                if (Float.floatToRawIntBits(x[i]) != Float.floatToRawIntBits(y[i])) {
+                    throw new AssertionError(name + "[" + i + "]: " + x[i] + " vs " + y[i]);
+                }
+            }
+        } else {
+            assertArrayEquals(a.toLongArray(), b.toLongArray(), name);
+        }
+    }
+
+    private static double mean(double[] v, int from, int to) {
+        double s = 0;
+        for (int i = from; i < to; i++) s += v[i];
+        return s / (to - from);
+    }
+}
