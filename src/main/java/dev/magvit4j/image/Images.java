@@ -199,6 +199,21 @@ public final class Images {
                 + "downsampling factor " + multiple + "; " + hint);
     }
 
+    /** The image enlarged {@code factor} times by repeating pixels ([C, H, W]): small pictures made legible. */
+    public static Tensor enlarge(Tensor image, int factor) {
+        int[] s = requireChw(image, "enlarge");
+        if (factor < 1) throw new IllegalArgumentException("enlarge factor must be at least 1, got " + factor);
+        if (factor == 1) return image;
+        int h = s[1], w = s[2], oh = h * factor, ow = w * factor;
+        float[] in = image.toFloatArray(), out = new float[Math.multiplyExact(in.length, factor * factor)];
+        for (int c = 0; c < s[0]; c++) {
+            for (int y = 0; y < oh; y++) {
+                for (int x = 0; x < ow; x++) out[(c * oh + y) * ow + x] = in[(c * h + y / factor) * w + x / factor];
+            }
+        }
+        return Tensor.of(out, s[0], oh, ow);
+    }
+
     /** The image mirrored left to right ([C, H, W]). */
     public static Tensor flipHorizontal(Tensor image) {
         int[] s = requireChw(image, "flipHorizontal");

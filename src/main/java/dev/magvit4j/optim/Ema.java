@@ -10,7 +10,8 @@ import java.util.Map;
 /**
  * Exponential moving average of a module's parameters: shadow = d·shadow + (1-d)·param after
  * each step. With warmup (the reference's LitEma default) the decay starts low and rises:
- * d = min(decay, (1 + n) / (10 + n)) for the n-th update.
+ * d = min(decay, (1 + n) / (10 + n)) for the n-th update, counting from 1 (LitEma increments
+ * its counter before using it).
  */
 public final class Ema {
 
@@ -32,9 +33,10 @@ public final class Ema {
         return updates;
     }
 
-    /** The decay the next update will use. */
+    /** The decay the next update will use: LitEma counts the update first, so the n-th (from 1) uses (1 + n) / (10 + n). */
     public float currentDecay() {
-        return warmup ? Math.min(decay, (1f + updates) / (10f + updates)) : decay;
+        long n = updates + 1;
+        return warmup ? Math.min(decay, (1f + n) / (10f + n)) : decay;
     }
 
     public void update(Module module) {

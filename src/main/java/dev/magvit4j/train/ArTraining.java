@@ -60,9 +60,9 @@ public final class ArTraining implements Stage {
             Recipe r = new Recipe(model, s.getInt("batch_size", 8), steps, s.getFloat("lr", 3e-4f), s.getFloat("beta1", 0.9f),
                     s.getFloat("beta2", 0.95f), s.getFloat("weight_decay", 0.05f), s.getFloat("grad_clip", 1f),
                     s.getLong("warmup_steps", Math.max(1, steps / 20)), s.getFloat("min_lr_ratio", 0.1f), sampling, s.getLong("seed", 0), s.getInt("workers", 2));
-            if (r.batchSize() < 1 || !(r.lr() > 0) || !(r.gradClip() > 0) || r.warmupSteps() < 0 || r.workers() < 1) {
+            if (r.batchSize() < 1 || !(r.lr() > 0) || !(r.gradClip() > 0) || r.warmupSteps() < 0 || r.workers() < 1 || !(r.minLrRatio() >= 0 && r.minLrRatio() <= 1)) {
                 throw new IllegalArgumentException("invalid AR training settings: batch_size " + r.batchSize() + ", lr " + r.lr() + ", grad_clip " + r.gradClip()
-                        + ", warmup_steps " + r.warmupSteps() + ", workers " + r.workers());
+                        + ", warmup_steps " + r.warmupSteps() + ", workers " + r.workers() + ", min_lr_ratio " + r.minLrRatio());
             }
             return r;
         }
@@ -117,6 +117,10 @@ public final class ArTraining implements Stage {
             throw new IllegalArgumentException("token grids of " + tokens.length() + " tokens, but the model's block size is " + recipe.model().blockSize());
         }
         if (classes.size() != recipe.model().classNum()) throw new IllegalArgumentException(classes.size() + " classes in the data, " + recipe.model().classNum() + " in the model");
+        if (tokenizer != null && !java.util.Arrays.equals(tokenizer.quantize.factorizedBits, new int[] {recipe.model().preBits(), recipe.model().postBits()})) {
+            throw new IllegalArgumentException("the tokenizer's sub-tokens are " + java.util.Arrays.toString(tokenizer.quantize.factorizedBits)
+                    + " bits but the AR model's are [" + recipe.model().preBits() + ", " + recipe.model().postBits() + "]");
+        }
         if (tokenizer != null) {
             tokenizer.eval();
             tokenizer.requiresGrad(false);
@@ -199,7 +203,7 @@ public final class ArTraining implements Stage {
         named.put("loss", loss);
         named.put("loss_pre", terms[0]);
         named.put("loss_post", terms[1]);
-        String bad = TokenizerTraining.record(named, values);
+        String bad = Stage.record(named, values);
         if (bad == null) {
             loss.backward();
             double norm = GradClip.clipGradNorm(model.parameters(), recipe.gradClip());
@@ -235,15 +239,16 @@ public final class ArTraining implements Stage {
         m.put("heads", Integer.toString(recipe.model().nHead()));
         m.put("block_size", Integer.toString(recipe.model().blockSize()));
         m.put("classes", String.join(",", classes));
+        m.put("data", tokens != null ? tokens.size() + " token grids" : images.size() + " images encoded on the fly at " + imageSize + "px");
         return m;
     }
 
     @Override
     public void restore(Map<String, Tensor> s) {
-        model.loadStateDict(TokenizerTraining.strip(s, Transformer.PREFIX), true);
-        opt.loadState(model.namedParameters(), TokenizerTraining.strip(s, "optimizer."));
-        gen.setState(TokenizerTraining.require(s, "rng.dropout").toLongArray());
-        position = TokenizerTraining.require(s, "data.position").toLongArray()[0];
+        model.loadStateDict(Checkpoints.strip(s, Transformer.PREFIX), true);
+        opt.loadState(model.namedParameters(), Checkpoints.strip(s, "optimizer."));
+        gen.setState(Checkpoints.require(s, "rng.dropout").toLongArray());
+        position = Checkpoints.require(s, "data.position").toLongArray()[0];
         close();
     }
 
@@ -281,7 +286,8 @@ public final class ArTraining implements Stage {
         Tensor images = samples(perClass);
         List<Tensor> tiles = new ArrayList<>();
         for (int i = 0; i < images.size(0); i++) tiles.add(images.select(0, i));
-        Images.writePng(Images.grid(tiles, perClass, 2), dir.resolve(String.format("samples-step-%08d.png", step)));
+        Images.writePng(Images.enlarge(Images.grid(tiles, perClass, 2), Plot.enlargement(images.size(2))),
+                dir.resolve(String.format("samples-step-%08d.png", step)));
     }
 
     @Override

@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -36,12 +37,14 @@ public final class Checkpoints {
 
     private final Path dir;
     private final int keep;
+    private final Consumer<String> warn;
 
     /** @param keep how many of the newest checkpoints to keep (at least 1) */
-    public Checkpoints(Path dir, int keep) {
+    public Checkpoints(Path dir, int keep, Consumer<String> warn) {
         if (keep < 1) throw new IllegalArgumentException("must keep at least one checkpoint, got " + keep);
         this.dir = dir;
         this.keep = keep;
+        this.warn = warn;
     }
 
     public Path dir() {
@@ -59,9 +62,29 @@ public final class Checkpoints {
         meta.put(CRC, crc(tensors, meta));
         Path file = dir.resolve(String.format("step-%08d.safetensors", step));
         SafeTensors.write(file, tensors, meta);
-        List<Path> all = list();
-        for (int i = 0; i < all.size() - keep; i++) Files.deleteIfExists(all.get(i));
+        // Keep this one and the newest keep-1 before it; never judge by a higher-numbered file
+        // (after a fallback from a damaged checkpoint, those are stale).
+        List<Path> older = new ArrayList<>();
+        for (Path p : list()) if (stepOf(p) < step) older.add(p);
+        for (int i = 0; i < older.size() - (keep - 1); i++) {
+            try {
+                Files.deleteIfExists(older.get(i));
+            } catch (IOException e) {
+                warn.accept("could not delete old checkpoint " + older.get(i) + " (" + e.getMessage() + ")");
+            }
+        }
         return file;
+    }
+
+    /** Deletes temporary files a killed save left behind ({@code .step-*.tmp}). */
+    public void removeLeftovers() throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(".step-") && n.endsWith(".tmp")) Files.deleteIfExists(p);
+            }
+        }
     }
 
     /** Checkpoint files, oldest first. */
@@ -80,18 +103,38 @@ public final class Checkpoints {
 
     /**
      * The newest intact checkpoint, or null if there is none. Each damaged one (truncated, bytes
-     * changed, not a checkpoint) is skipped with a line to {@code warn} naming the file and the problem.
+     * changed, not a checkpoint) is reported to the warning sink, renamed to {@code *.damaged}
+     * (kept for inspection, out of the way of later saves) and passed over.
      */
-    public Saved latest(Consumer<String> warn) throws IOException {
+    public Saved latest() throws IOException {
         List<Path> all = new ArrayList<>(list());
         for (int i = all.size() - 1; i >= 0; i--) {
+            Path p = all.get(i);
             try {
-                return read(all.get(i));
+                return read(p);
             } catch (IOException | RuntimeException e) {
-                warn.accept("checkpoint " + all.get(i) + " is damaged (" + e.getMessage() + "); trying the one before");
+                Path aside = p.resolveSibling(p.getFileName() + ".damaged");
+                Files.move(p, aside, StandardCopyOption.REPLACE_EXISTING);
+                warn.accept("checkpoint " + p + " is damaged (" + e.getMessage() + "); moved to " + aside.getFileName() + ", trying the one before");
             }
         }
         return null;
+    }
+
+    /** The entries under a prefix, with the prefix removed. */
+    public static Map<String, Tensor> strip(Map<String, Tensor> state, String prefix) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        state.forEach((k, v) -> {
+            if (k.startsWith(prefix)) out.put(k.substring(prefix.length()), v);
+        });
+        return out;
+    }
+
+    /** An entry a checkpoint must have. */
+    public static Tensor require(Map<String, Tensor> state, String key) {
+        Tensor t = state.get(key);
+        if (t == null) throw new IllegalArgumentException("checkpoint lacks " + key);
+        return t;
     }
 
     /** Reads and verifies one checkpoint. */

@@ -150,7 +150,9 @@ public final class Demo {
         copy(out.resolve("ar/pictures").resolve(String.format("samples-step-%08d.png", plan.arSteps)), out.resolve("samples.png"));
         for (Path dir : List.of(out.resolve("tokenizer/plots"), out.resolve("ar/plots"))) {
             try (var files = Files.list(dir)) {
-                for (Path p : files.toList()) copy(p, out.resolve("plots").resolve(p.getFileName()));
+                for (Path p : files.toList()) {
+                    if (p.getFileName().toString().endsWith(".png") && !p.getFileName().toString().startsWith(".")) copy(p, out.resolve("plots").resolve(p.getFileName()));
+                }
             }
         }
         Summary s = new Summary(out, psnr, distinct.size(), codes.indices().numel(), usage, arLoss, tokSeconds, arSeconds);
@@ -186,19 +188,26 @@ public final class Demo {
         return new Training.Options(dir, steps, every, 2, every, true, log, live);
     }
 
+    /** Copies a file atomically (a temporary sibling renamed over the target). */
     private static void copy(Path from, Path to) throws IOException {
         Files.createDirectories(to.toAbsolutePath().getParent());
-        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+        Path tmp = to.resolveSibling("." + to.getFileName() + ".copy.tmp");
+        Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Writes text atomically (temporary sibling, fsync, rename). */
     static void writeText(Path file, String text) throws IOException {
         Path[] tmp = new Path[1];
-        try (FileChannel ch = AtomicFiles.createSibling(file, tmp)) {
-            ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
-            ch.force(true);
+        try {
+            try (FileChannel ch = AtomicFiles.createSibling(file, tmp)) {
+                ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+                ch.force(true);
+            }
+            Files.move(tmp[0], file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            if (tmp[0] != null) Files.deleteIfExists(tmp[0]);
         }
-        Files.move(tmp[0], file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static void say(PrintStream log, String msg) {

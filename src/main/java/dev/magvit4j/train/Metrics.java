@@ -1,7 +1,12 @@
 package dev.magvit4j.train;
 
+import dev.magvit4j.io.AtomicFiles;
+
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardCopyOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +33,9 @@ public final class Metrics implements AutoCloseable {
         List<String> kept = new ArrayList<>();
         if (resumeStep > 0 && Files.isRegularFile(csv)) {
             List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
-            if (!lines.isEmpty() && lines.get(0).equals(header)) {
+            if (!lines.isEmpty() && !lines.get(0).equals(header)) {   // another program's columns: keep that file aside
+                Files.move(csv, csv.resolveSibling(csv.getFileName() + ".old"), StandardCopyOption.REPLACE_EXISTING);
+            } else if (!lines.isEmpty()) {
                 for (String line : lines.subList(1, lines.size())) {
                     double[] row = parse(line);
                     if (row != null && row[0] <= resumeStep) {
@@ -39,14 +46,16 @@ public final class Metrics implements AutoCloseable {
             }
         }
         Files.createDirectories(csv.toAbsolutePath().getParent());
-        out = Files.newBufferedWriter(csv, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-        out.write(header);
-        out.newLine();
-        for (String line : kept) {
-            out.write(line);
-            out.newLine();
+        // The kept rows go to a temporary file renamed over the old one, so a crash here loses nothing.
+        Path[] tmp = new Path[1];
+        try (FileChannel ch = AtomicFiles.createSibling(csv, tmp)) {
+            StringBuilder text = new StringBuilder(header).append('\n');
+            for (String line : kept) text.append(line).append('\n');
+            ch.write(ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
         }
-        out.flush();
+        Files.move(tmp[0], csv, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        out = Files.newBufferedWriter(csv, StandardCharsets.UTF_8, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
     }
 
     private double[] parse(String line) {

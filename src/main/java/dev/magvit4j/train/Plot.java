@@ -261,4 +261,9 @@ public final class Plot {
             }
         }
     }
+
+    /** How many times to enlarge a picture of images of this size so each is at least 64 pixels across. */
+    public static int enlargement(int imageSize) {
+        return Math.max(1, (64 + imageSize - 1) / imageSize);
+    }
 }

@@ -29,6 +29,17 @@ public interface Stage extends AutoCloseable {
     /** The outcome of one step: its metrics, and why its update was skipped (null when it was not). */
     record Result(Map<String, Double> values, String skipped) {}
 
+    /** Puts each loss term's value into {@code values}; returns a description of the first non-finite one, or null. */
+    static String record(Map<String, Tensor> terms, Map<String, Double> values) {
+        String bad = null;
+        for (Map.Entry<String, Tensor> e : terms.entrySet()) {
+            double v = e.getValue().item();
+            values.put(e.getKey(), v);
+            if (!Double.isFinite(v) && bad == null) bad = "loss term '" + e.getKey() + "' is " + v;
+        }
+        return bad;
+    }
+
     /** Takes training step {@code step} (0-based). A non-finite loss term or gradient skips the update and says so in the result. */
     Result step(long step) throws IOException;
 

@@ -38,7 +38,11 @@ import java.util.Set;
  * </pre>
  *
  * Both with Adam (0.5, 0.9); an EMA of the generator's weights (LitEma's warmup); the learning
- * rate multiplied by a factor at given epochs. LPIPS needs its VGG16 and linear-layer weights;
+ * rate multiplied by a factor at given epochs. Before the discriminator start step the
+ * discriminator is not run at all, where the reference runs it with weight 0 (its BatchNorm
+ * statistics, LeCAM averages and Adam step count advance while its weights stay put); from the
+ * start step on the two agree, and with the released start step 0 they agree throughout.
+ * LPIPS needs its VGG16 and linear-layer weights;
  * without them the perceptual term is off (and the run says so). Checkpoints keep the
  * reference's names ({@code encoder.*}, {@code decoder.*}, {@code loss.discriminator.*},
  * {@code model_ema.*}), so {@code Tokenizer.load} and the CLI read them as tokenizer checkpoints.
@@ -77,6 +81,13 @@ public final class TokenizerTraining implements Stage {
             }
             if ((imageSize / model.downsampling()) * (imageSize / model.downsampling()) < 2) {
                 throw new IllegalArgumentException("image_size " + imageSize + " gives fewer than 2 latent pixels; the decoder's adaptive group norm needs at least 2");
+            }
+            for (float w : new float[] {perceptualWeight, advWeight, entropyWeight, commitWeight, lecamWeight}) {
+                if (!(w >= 0)) throw new IllegalArgumentException("loss weights must be >= 0, got " + w);
+            }
+            if (!(lecamDecay >= 0 && lecamDecay < 1) || !(emaDecay >= 0 && emaDecay <= 1) || !(lrDropFactor > 0)) {
+                throw new IllegalArgumentException("lecam_decay must be in [0, 1), ema_decay in [0, 1] and lr_drop_factor > 0; got "
+                        + lecamDecay + ", " + emaDecay + ", " + lrDropFactor);
             }
             if (batchSize < 1 || workers < 1 || !(lr > 0) || discStart < 0 || discLayers < 1 || discChannels < 1) {
                 throw new IllegalArgumentException("invalid tokenizer training settings: batch_size " + batchSize + ", lr " + lr + ", workers " + workers
@@ -130,9 +141,9 @@ public final class TokenizerTraining implements Stage {
         optG = Adam.adam(List.of(new ParamGroup(model.parameters(), recipe.lr(), 0f)), recipe.beta1(), recipe.beta2());
         optD = Adam.adam(List.of(new ParamGroup(discriminator.parameters(), recipe.lr(), 0f)), recipe.beta1(), recipe.beta2());
         ema = new Ema(model, recipe.emaDecay(), true);
-        long stepsPerEpoch = (data.size() + recipe.batchSize() - 1) / recipe.batchSize();
+        // Epoch e begins at stream sample e·N, in step e·N / B.
         long[] drops = new long[recipe.lrDropEpochs().length];
-        for (int i = 0; i < drops.length; i++) drops[i] = recipe.lrDropEpochs()[i] * stepsPerEpoch;
+        for (int i = 0; i < drops.length; i++) drops[i] = (long) recipe.lrDropEpochs()[i] * data.size() / recipe.batchSize();
         schedule = Schedule.drops(recipe.lr(), drops, recipe.lrDropFactor());
     }
 
@@ -165,6 +176,9 @@ public final class TokenizerTraining implements Stage {
         optG.setLr(lr);
         optD.setLr(lr);
         boolean gan = step >= recipe.discStart();
+        // Every discriminator forward moves its BatchNorm statistics; a skipped step (generator or
+        // discriminator side) puts them back as they were before the step.
+        Map<String, Tensor> statistics = gan ? buffers(discriminator) : Map.of();
         Map<String, Double> values = new LinkedHashMap<>();
         values.put("lr", (double) lr);
 
@@ -185,12 +199,12 @@ public final class TokenizerTraining implements Stage {
         loss = loss.add(terms.get("entropy_aux").mul(recipe.entropyWeight())).add(terms.get("commitment").mul(recipe.commitWeight()));
         terms.put("loss", loss);
         values.put("codebook_usage", uniqueFraction(q.indices()));
-        String bad = record(terms, values);
-        if (bad != null) return skip(values, bad);
+        String bad = Stage.record(terms, values);
+        if (bad != null) return skip(values, bad, statistics);
         loss.backward();
         double norm = gradNorm(model);
         values.put("grad_norm", norm);
-        if (!Double.isFinite(norm)) return skip(values, "generator gradient norm is " + norm);
+        if (!Double.isFinite(norm)) return skip(values, "generator gradient norm is " + norm, statistics);
         optG.step();
         optG.zeroGrad();
         ema.update(model);
@@ -204,7 +218,7 @@ public final class TokenizerTraining implements Stage {
             d.put("d_loss", Discriminator.hingeLoss(logitsReal, logitsFake).add(lecam.loss(logitsReal, logitsFake).mul(recipe.lecamWeight())));
             values.put("logits_real", (double) logitsReal.detach().mean().item());
             values.put("logits_fake", (double) logitsFake.detach().mean().item());
-            bad = record(d, values);
+            bad = Stage.record(d, values);
             if (bad == null) {
                 d.get("d_loss").backward();
                 double dn = gradNorm(discriminator);
@@ -212,6 +226,7 @@ public final class TokenizerTraining implements Stage {
             }
             if (bad != null) {
                 lecam.set(oldReal, oldFake);
+                discriminator.loadStateDict(statistics, false);
                 optD.zeroGrad();
                 return new Result(values, bad + " (discriminator; the generator was updated)");
             }
@@ -221,21 +236,21 @@ public final class TokenizerTraining implements Stage {
         return new Result(values, null);
     }
 
-    /** Puts each term's value into {@code values}; returns a description of the first non-finite one, or null. */
-    static String record(Map<String, Tensor> terms, Map<String, Double> values) {
-        String bad = null;
-        for (Map.Entry<String, Tensor> e : terms.entrySet()) {
-            double v = e.getValue().item();
-            values.put(e.getKey(), v);
-            if (!Double.isFinite(v) && bad == null) bad = "loss term '" + e.getKey() + "' is " + v;
-        }
-        return bad;
-    }
-
-    private Result skip(Map<String, Double> values, String why) {
+    private Result skip(Map<String, Double> values, String why, Map<String, Tensor> statistics) {
         optG.zeroGrad();
         optD.zeroGrad();
+        if (!statistics.isEmpty()) discriminator.loadStateDict(statistics, false);
         return new Result(values, why);
+    }
+
+    /** Copies of a module's buffers (state-dict entries that are not parameters). */
+    private static Map<String, Tensor> buffers(Module m) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        Map<String, Tensor> params = m.namedParameters();
+        m.stateDict().forEach((k, v) -> {
+            if (!params.containsKey(k)) out.put(k, v.copy());
+        });
+        return out;
     }
 
     /** The global L2 norm of a module's gradients (NaN or Inf if any element is). */
@@ -275,45 +290,25 @@ public final class TokenizerTraining implements Stage {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("recipe", recipe.toString());
         m.put("config", recipe.model().toString());
+        m.put("data", data.size() + " images in " + data.numClasses() + " class(es)");
         return m;
     }
 
     @Override
     public void restore(Map<String, Tensor> s) {
-        model.loadStateDict(withPrefix(s, "", model.stateDict().keySet()), true);
-        discriminator.loadStateDict(strip(s, "loss.discriminator."), true);
+        Map<String, Tensor> own = new LinkedHashMap<>();
+        for (String name : model.stateDict().keySet()) own.put(name, s.get(name));
+        model.loadStateDict(own, true);
+        discriminator.loadStateDict(Checkpoints.strip(s, "loss.discriminator."), true);
         Map<String, Tensor> shadow = new LinkedHashMap<>();
         for (String name : ema.shadow().keySet()) shadow.put(name, s.get(Tokenizer.emaKey(name)));
-        ema.restore(shadow, require(s, "model_ema.num_updates").toLongArray()[0]);
-        optG.loadState(model.namedParameters(), strip(s, "optimizer.generator."));
-        optD.loadState(discriminator.namedParameters(), strip(s, "optimizer.discriminator."));
-        float[] l = require(s, "loss.lecam_ema").toFloatArray();
+        ema.restore(shadow, Checkpoints.require(s, "model_ema.num_updates").toLongArray()[0]);
+        optG.loadState(model.namedParameters(), Checkpoints.strip(s, "optimizer.generator."));
+        optD.loadState(discriminator.namedParameters(), Checkpoints.strip(s, "optimizer.discriminator."));
+        float[] l = Checkpoints.require(s, "loss.lecam_ema").toFloatArray();
         lecam.set(l[0], l[1]);
-        position = require(s, "data.position").toLongArray()[0];
-        if (loader != null) {
-            loader.close();
-            loader = null;
-        }
-    }
-
-    static Tensor require(Map<String, Tensor> s, String key) {
-        Tensor t = s.get(key);
-        if (t == null) throw new IllegalArgumentException("checkpoint lacks " + key);
-        return t;
-    }
-
-    static Map<String, Tensor> strip(Map<String, Tensor> s, String prefix) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        s.forEach((k, v) -> {
-            if (k.startsWith(prefix)) out.put(k.substring(prefix.length()), v);
-        });
-        return out;
-    }
-
-    private static Map<String, Tensor> withPrefix(Map<String, Tensor> s, String prefix, Set<String> names) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        for (String n : names) if (s.containsKey(prefix + n)) out.put(n, s.get(prefix + n));
-        return out;
+        position = Checkpoints.require(s, "data.position").toLongArray()[0];
+        close();
     }
 
     @Override
@@ -341,15 +336,19 @@ public final class TokenizerTraining implements Stage {
         List<Tensor> tiles = new ArrayList<>();
         for (int i = 0; i < n; i++) tiles.add(x.select(0, i));
         for (int i = 0; i < n; i++) tiles.add(rec.select(0, i));
-        Images.writePng(Images.grid(tiles, n, 2), dir.resolve(String.format("reconstructions-step-%08d.png", step)));
+        Images.writePng(Images.enlarge(Images.grid(tiles, n, 2), Plot.enlargement(recipe.imageSize())),
+                dir.resolve(String.format("reconstructions-step-%08d.png", step)));
     }
 
     @Override
     public void plots(Metrics m, Path dir) throws IOException {
-        List<Plot.Series> losses = new ArrayList<>(List.of(m.series("loss"), m.series("l1")));
+        List<Plot.Series> losses = new ArrayList<>(List.of(m.series("l1")));
         if (lpips != null) losses.add(m.series("perceptual"));
         losses.add(m.series("commitment"));
-        Plot.write(dir.resolve("tokenizer-loss.png"), "tokenizer: generator loss terms", "step", losses, true);
+        Plot.write(dir.resolve("tokenizer-loss.png"), "tokenizer: reconstruction and commitment", "step", losses, true);
+        // The entropy term is negative (per-sample entropy minus codebook entropy), so these go on a linear axis.
+        Plot.write(dir.resolve("tokenizer-objective.png"), "tokenizer: generator objective and entropy term", "step",
+                List.of(m.series("loss"), m.series("entropy_aux")), false);
         Plot.write(dir.resolve("tokenizer-gan.png"), "tokenizer: discriminator", "step",
                 List.of(m.series("d_loss"), m.series("g_adv"), m.series("logits_real"), m.series("logits_fake")), false);
         Plot.write(dir.resolve("tokenizer-codebook.png"), "codebook usage (distinct codes / tokens per batch)", "step",

@@ -2,8 +2,15 @@ package dev.magvit4j.train;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -18,6 +25,9 @@ import java.util.Map;
  * OUT/plots/*.png                             loss curves and codebook usage
  * OUT/pictures/*-step-00000500.png            reconstructions or samples
  * </pre>
+ *
+ * A resume must be the same run: the stage's settings and data description (its metadata) must
+ * equal the checkpoint's. One process at a time trains into a folder ({@code OUT/.lock}).
  */
 public final class Training {
 
@@ -45,15 +55,37 @@ public final class Training {
     private Training() {}
 
     public static Outcome run(Stage stage, Options o) throws IOException {
-        Checkpoints checkpoints = new Checkpoints(o.out().resolve("checkpoints"), o.keep());
+        Files.createDirectories(o.out());
+        try (FileChannel lockFile = FileChannel.open(o.out().resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            try (FileLock lock = tryLock(lockFile)) {
+                if (lock == null) throw new IOException("another training run is using " + o.out() + "; wait for it or choose another --out");
+                return locked(stage, o);
+            }
+        }
+    }
+
+    /** The folder's lock, or null when another run (in this process or another) holds it. */
+    private static FileLock tryLock(FileChannel file) throws IOException {
+        try {
+            return file.tryLock();
+        } catch (OverlappingFileLockException e) {
+            return null;
+        }
+    }
+
+    private static Outcome locked(Stage stage, Options o) throws IOException {
+        Checkpoints checkpoints = new Checkpoints(o.out().resolve("checkpoints"), o.keep(), msg -> say(o, msg));
+        checkpoints.removeLeftovers();
         long start = 0;
         if (o.resume()) {
-            Checkpoints.Saved saved = checkpoints.latest(msg -> say(o, msg));
+            Checkpoints.Saved saved = checkpoints.latest();
             if (saved != null) {
-                if (!stage.name().equals(saved.metadata().get("stage"))) {
-                    throw new IOException(saved.file() + " is a " + saved.metadata().get("stage") + " checkpoint, not a " + stage.name() + " one: use another --out folder");
+                checkSameRun(stage, saved);
+                try {
+                    stage.restore(saved.tensors());
+                } catch (IllegalArgumentException e) {
+                    throw new IOException(saved.file() + ": cannot resume from it: " + e.getMessage(), e);
                 }
-                stage.restore(saved.tensors());
                 start = saved.step();
                 say(o, "resumed " + stage.name() + " training from " + saved.file() + " at step " + start);
             }
@@ -90,6 +122,11 @@ public final class Training {
                     stage.plots(metrics, o.out().resolve("plots"));
                 }
             }
+            if (start >= o.steps()) {     // nothing left to train: the outputs of the step reached
+                say(o, o.out() + " already holds step " + start + " of " + stage.name() + " training (--steps " + o.steps() + ")");
+                stage.pictures(o.out().resolve("pictures"), start);
+                stage.plots(metrics, o.out().resolve("plots"));
+            }
         } finally {
             metrics.close();
             if (o.live() && o.log() != null) o.log().println();
@@ -97,8 +134,23 @@ public final class Training {
         return new Outcome(Math.max(start, o.steps()), start, skipped, (System.nanoTime() - t0) / 1e9, metrics);
     }
 
-    private static java.util.List<String> columns(Stage stage) {
-        java.util.List<String> c = new java.util.ArrayList<>(stage.columns());
+    /** A resume continues the same run: the stage, its settings and its data must be those the checkpoint was made with. */
+    private static void checkSameRun(Stage stage, Checkpoints.Saved saved) throws IOException {
+        String kind = saved.metadata().get("stage");
+        if (!stage.name().equals(kind)) {
+            throw new IOException(saved.file() + " is a " + kind + " checkpoint, not a " + stage.name() + " one: use another --out folder");
+        }
+        for (Map.Entry<String, String> e : stage.metadata().entrySet()) {
+            String was = saved.metadata().get(e.getKey());
+            if (!e.getValue().equals(was)) {
+                throw new IOException(saved.file() + " was made with " + e.getKey() + " '" + was + "' but this run has '" + e.getValue()
+                        + "': resume with the same settings and data, or train into another --out folder");
+            }
+        }
+    }
+
+    private static List<String> columns(Stage stage) {
+        List<String> c = new ArrayList<>(stage.columns());
         c.add("images_per_s");
         return c;
     }

@@ -95,9 +95,9 @@ class OptimTest {
         ema.update(l);
         assertEquals(0.9f * w0 + 0.1f, ema.shadow().get("weight").get(0, 0), 1e-6);
         Ema warm = new Ema(l, 0.999f, true);
-        assertEquals(0.1f, warm.currentDecay(), 1e-7);      // (1 + 0) / (10 + 0)
+        assertEquals(2f / 11f, warm.currentDecay(), 1e-7);  // LitEma: the first update uses (1 + 1) / (10 + 1)
         warm.update(l);
-        assertEquals(2f / 11f, warm.currentDecay(), 1e-7);
+        assertEquals(3f / 12f, warm.currentDecay(), 1e-7);
         Linear other = new Linear(2, 1, false, new Generator(4));
         ema.copyTo(other);
         GradCheck.assertClose("copied EMA", ema.shadow().get("weight"), other.weight, 0);

@@ -147,7 +147,8 @@ class TrainingTest {
         try (ArTraining s = new ArTraining(arRecipe(6, 3e-3f, 0.1f), tokens(), null)) {
             Training.run(s, options(dir, 6, 2, true));
         }
-        Checkpoints ck = new Checkpoints(dir.resolve("checkpoints"), 10);
+        List<String> warnings = new ArrayList<>();
+        Checkpoints ck = new Checkpoints(dir.resolve("checkpoints"), 10, warnings::add);
         assertEquals(List.of(2L, 4L, 6L), ck.list().stream().map(Checkpoints::stepOf).toList());
         // Step 6: one byte flipped in the middle (the tensors); step 4: cut short.
         Path six = dir.resolve("checkpoints/step-00000006.safetensors"), four = dir.resolve("checkpoints/step-00000004.safetensors");
@@ -161,18 +162,55 @@ class TrainingTest {
         try (RandomAccessFile f = new RandomAccessFile(four.toFile(), "rw")) {
             f.setLength(f.length() - 100);
         }
-        List<String> warnings = new ArrayList<>();
-        Checkpoints.Saved saved = ck.latest(warnings::add);
+        Checkpoints.Saved saved = ck.latest();
         assertNotNull(saved);
         assertEquals(2, saved.step());
         assertEquals(2, warnings.size(), warnings.toString());
         assertTrue(warnings.get(0).contains("step-00000006") && warnings.get(0).contains("checksum"), warnings.get(0));
         assertTrue(warnings.get(1).contains("step-00000004"), warnings.get(1));
-        assertThrows(IOException.class, () -> Checkpoints.read(six));
+        assertTrue(Files.isRegularFile(dir.resolve("checkpoints/step-00000006.safetensors.damaged")), "kept aside for inspection");
         try (ArTraining s = new ArTraining(arRecipe(6, 3e-3f, 0.1f), tokens(), null)) {
             assertEquals(2, Training.run(s, options(dir, 6, 2, true)).startStep());
         }
         assertEquals(6, Checkpoints.read(six).step(), "the resumed run wrote an intact step 6");
+        assertThrows(IOException.class, () -> Checkpoints.read(dir.resolve("checkpoints/step-00000006.safetensors.damaged")));
+    }
+
+    @Test
+    void pruningKeepsTheNewestAndNeverTheStaleHigherNumberedOnes() throws IOException {
+        List<String> warnings = new ArrayList<>();
+        Checkpoints ck = new Checkpoints(dir, 1, warnings::add);
+        Map<String, Tensor> t = Map.of("w", Tensor.of(new float[] {1, 2}, 2));
+        ck.save(2, t, Map.of());
+        ck.save(4, t, Map.of());
+        assertEquals(List.of(4L), ck.list().stream().map(Checkpoints::stepOf).toList(), "keep 1");
+        Files.writeString(dir.resolve("step-00000004.safetensors"), "garbage");
+        Files.writeString(dir.resolve(".step-00000005.safetensors.123.tmp"), "left by a kill");
+        assertEquals(null, ck.latest(), "no intact checkpoint: a fresh start");
+        ck.removeLeftovers();
+        ck.save(3, t, Map.of());                  // the run starts over; step 3 must survive
+        assertEquals(List.of(3L), ck.list().stream().map(Checkpoints::stepOf).toList());
+        assertEquals(3, ck.latest().step());
+        assertTrue(Files.notExists(dir.resolve(".step-00000005.safetensors.123.tmp")));
+    }
+
+    @Test
+    void aResumeWithOtherSettingsOrAnotherStageIsRefused() throws IOException {
+        try (ArTraining s = new ArTraining(arRecipe(4, 3e-3f, 0.1f), tokens(), null)) {
+            Training.run(s, options(dir, 2, 1, true));
+        }
+        try (ArTraining s = new ArTraining(arRecipe(4, 1e-3f, 0.1f), tokens(), null)) {
+            IOException e = assertThrows(IOException.class, () -> Training.run(s, options(dir, 4, 1, true)));
+            assertTrue(e.getMessage().contains("recipe") && e.getMessage().contains("another --out"), e.getMessage());
+        }
+        try (TokenizerTraining s = new TokenizerTraining(tokenizerRecipe(0, 1e-3f), IMAGES, IMAGES, null)) {
+            IOException e = assertThrows(IOException.class, () -> Training.run(s, options(dir, 4, 1, true)));
+            assertTrue(e.getMessage().contains("is a ar checkpoint"), e.getMessage());
+        }
+        // Asking for no more steps than done: no training, the pictures and plots of the step reached.
+        try (ArTraining s = new ArTraining(arRecipe(4, 3e-3f, 0.1f), tokens(), null)) {
+            assertEquals(2, Training.run(s, options(dir, 2, 1, true)).startStep());
+        }
     }
 
     @Test
@@ -196,10 +234,11 @@ class TrainingTest {
             assertEquals(3, r.skipped());
             Map<String, Tensor> after = stage.state();
             for (String k : stage.model.stateDict().keySet()) assertBitEqual(k, before.get(k), after.get(k));
-            for (String k : stage.discriminator.stateDict().keySet()) {
-                if (k.contains("running") || k.contains("num_batches")) continue; // BatchNorm statistics move in any forward
+            for (String k : stage.discriminator.stateDict().keySet()) {      // BatchNorm statistics included
                 assertBitEqual(k, before.get("loss.discriminator." + k), after.get("loss.discriminator." + k));
             }
+            assertBitEqual("lecam", before.get("loss.lecam_ema"), after.get("loss.lecam_ema"));
+            assertBitEqual("ema updates", before.get("model_ema.num_updates"), after.get("model_ema.num_updates"));
         }
     }
 
