@@ -178,6 +178,22 @@ final class Sgemm {
                 }
                 continue;
             }
+            if (cs == 1 && h == MR) {
+                // A row-major (activations): read the MR rows side by side, write each k's MR values contiguously.
+                int s0 = off + i0 * rs;
+                for (int k = 0; k < kc; k++) {
+                    int d = base + k * MR, s = s0 + k;
+                    dst[d] = a[s];
+                    dst[d + 1] = a[s + rs];
+                    dst[d + 2] = a[s + 2 * rs];
+                    dst[d + 3] = a[s + 3 * rs];
+                    dst[d + 4] = a[s + 4 * rs];
+                    dst[d + 5] = a[s + 5 * rs];
+                    dst[d + 6] = a[s + 6 * rs];
+                    dst[d + 7] = a[s + 7 * rs];
+                }
+                continue;
+            }
             for (int r = 0; r < MR; r++) {
                 if (r < h) {
                     int src = off + (i0 + r) * rs;
