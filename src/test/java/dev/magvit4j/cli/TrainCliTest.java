@@ -60,6 +60,13 @@ class TrainCliTest {
         TokenizerCliTest.run("train-ar", "--tokens", tokens.toString(), "--out", dir.resolve("ar2").toString(), "--steps", "1",
                 "--dim", "32", "--heads", "2", "--spatial-layers", "1", "--factorized-layers", "1", "--batch-size", "2");
         assertEquals(2, Transformer.load(dir.resolve("ar2/checkpoints/step-00000001.safetensors"), 0, 0).config.classNum());
+
+        // Both stages straight from the image folder.
+        TokenizerCliTest.run(concat(new String[] {"train-tokenizer", "--data", dir.resolve("imgs").toString(), "--out", dir.resolve("tok3").toString(), "--steps", "1"}, TINY_TOKENIZER));
+        TokenizerCliTest.run("train-ar", "--data", dir.resolve("imgs").toString(), "--tokenizer", tokCkpt.toString(), "--image-size", "16", "--out", dir.resolve("ar3").toString(),
+                "--steps", "1", "--dim", "32", "--heads", "2", "--spatial-layers", "1", "--factorized-layers", "1", "--batch-size", "2");
+        assertTrue(Files.isRegularFile(dir.resolve("tok3/checkpoints/step-00000001.safetensors")));
+        assertEquals(2, Transformer.load(dir.resolve("ar3/checkpoints/step-00000001.safetensors"), 0, 0).config.classNum(), "classes: the subfolders");
     }
 
     @Test

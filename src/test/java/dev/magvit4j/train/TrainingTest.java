@@ -92,6 +92,21 @@ class TrainingTest {
     }
 
     @Test
+    void withLpipsThePerceptualTermIsInTheLossAndHasGradients() throws IOException {
+        Map<String, Object> s = new LinkedHashMap<>(Map.of("ch", 32, "ch_mult", List.of(1, 1), "num_res_blocks", 1, "image_size", 32,
+                "batch_size", 2, "disc_channels", 8, "disc_layers", 2, "workers", 1));
+        BuiltinImages images = new BuiltinImages(3, 32, 4);
+        dev.magvit4j.tokenizer.Lpips lpips = new dev.magvit4j.tokenizer.Lpips();   // random VGG weights: the wiring, not the values
+        try (TokenizerTraining stage = new TokenizerTraining(TokenizerTraining.Recipe.from(new Settings(s)), images, images, lpips)) {
+            Training.Outcome r = Training.run(stage, options(dir, 2, 2, false));
+            double[] p = r.metrics().column("perceptual"), loss = r.metrics().column("loss"), l1 = r.metrics().column("l1");
+            assertTrue(p[0] > 0 && Double.isFinite(p[0]), "perceptual " + p[0]);
+            assertTrue(loss[0] > l1[0] + 0.5 * p[0] - 1, "the total includes the perceptual term");
+            for (Tensor w : lpips.parameters()) assertEquals(null, w.grad(), "LPIPS stays frozen");
+        }
+    }
+
+    @Test
     void arStepsLowerTheLoss() throws IOException {
         try (ArTraining stage = new ArTraining(arRecipe(40, 3e-3f, 0f), tokens(), null)) {
             Training.Outcome r = Training.run(stage, options(dir, 40, 40, false));
