@@ -97,6 +97,9 @@ class TrainingTest {
                 "batch_size", 2, "disc_channels", 8, "disc_layers", 2, "workers", 1));
         BuiltinImages images = new BuiltinImages(3, 32, 4);
         dev.magvit4j.tokenizer.Lpips lpips = new dev.magvit4j.tokenizer.Lpips();   // random VGG weights: the wiring, not the values
+        lpips.namedParameters().forEach((name, w) -> {
+            if (name.startsWith("lin")) dev.magvit4j.nn.Init.constant(w, 0.05f);   // non-negative, as trained LPIPS weights are
+        });
         try (TokenizerTraining stage = new TokenizerTraining(TokenizerTraining.Recipe.from(new Settings(s)), images, images, lpips)) {
             Training.Outcome r = Training.run(stage, options(dir, 2, 2, false));
             double[] p = r.metrics().column("perceptual"), loss = r.metrics().column("loss"), l1 = r.metrics().column("l1");
