@@ -13,10 +13,14 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def time_fn(fn, min_warm_runs=2, min_runs=5, min_s=2.0):
-    """Milliseconds of each timed run, after warm-up: at least min_runs runs and min_s seconds."""
-    for _ in range(min_warm_runs):
+def time_fn(fn, min_warm_runs=2, min_runs=5, min_s=2.0, min_warm_s=0.0):
+    """Milliseconds of each timed run, after warm-up (at least min_warm_runs runs and min_warm_s
+    seconds): at least min_runs runs and min_s seconds."""
+    t0 = time.perf_counter()
+    n = 0
+    while n < min_warm_runs or time.perf_counter() - t0 < min_warm_s:
         fn()
+        n += 1
     times = []
     t0 = time.perf_counter()
     while len(times) < min_runs or time.perf_counter() - t0 < min_s:

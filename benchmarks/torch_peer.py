@@ -27,7 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_common import child_env, log  # noqa: E402
+from peer_common import child_env, log, time_fn  # noqa: E402
 
 WORKLOADS = [
     "sgemm_1024",
@@ -48,21 +48,6 @@ LFQ_SEED = 0
 # Cross-check input that needs no torch RNG: z[t, k] = float32(0.02 * sin(1.1 t + 2.3 k + 0.5))
 # computed in double, for t < LFQ_CHECK_TOKENS, k < 18.
 LFQ_CHECK_TOKENS = 256
-
-
-def time_fn(fn, min_warm_runs=2, min_warm_s=0.5, min_runs=5, min_s=1.0):
-    t0 = time.perf_counter()
-    n = 0
-    while n < min_warm_runs or time.perf_counter() - t0 < min_warm_s:
-        fn()
-        n += 1
-    times = []
-    t0 = time.perf_counter()
-    while len(times) < min_runs or time.perf_counter() - t0 < min_s:
-        s = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - s) * 1e3)
-    return times
 
 
 def d2s_reference_order(torch, x, block=2):
@@ -184,7 +169,7 @@ def child_main(args):
     if name == "lfq_entropy_4096":
         time_kw = dict(min_warm_runs=1, min_warm_s=0.0, min_runs=2, min_s=0.0)
     else:
-        time_kw = {}
+        time_kw = dict(min_warm_s=0.5, min_s=1.0)  # half a second of warm-up, one second of runs
     fn = make_workload(torch, name, tokens=args.tokens)
     times = time_fn(fn, **time_kw)
     out = {"ms": statistics.median(times), "runs": len(times),

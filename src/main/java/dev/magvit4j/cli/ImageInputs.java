@@ -1,5 +1,7 @@
 package dev.magvit4j.cli;
 
+import dev.magvit4j.data.ImageFolder;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +26,7 @@ final class ImageInputs {
             if (Files.isDirectory(p)) {
                 List<Path> found;
                 try (Stream<Path> s = Files.walk(p)) {
-                    found = s.filter(Files::isRegularFile).filter(ImageInputs::isImage).sorted().toList();
+                    found = s.filter(Files::isRegularFile).filter(ImageFolder::isImage).sorted().toList();
                 }
                 if (found.isEmpty()) throw new CliException("folder " + p + " holds no PNG or JPEG files");
                 for (Path f : found) out.add(new Input(f, p.relativize(f).toString()));
@@ -35,11 +37,6 @@ final class ImageInputs {
             }
         }
         return out;
-    }
-
-    static boolean isImage(Path p) {
-        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-        return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg");
     }
 
     /** An output file name for an input name: its path flattened, with a new extension. */

@@ -63,7 +63,8 @@ public final class ImageFolder implements Dataset {
         }
     }
 
-    static boolean isImage(Path p) {
+    /** A PNG or JPEG file, by its extension. */
+    public static boolean isImage(Path p) {
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
         return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg");
     }

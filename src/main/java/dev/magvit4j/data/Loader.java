@@ -17,9 +17,8 @@ import java.util.concurrent.Future;
 /**
  * Training batches from a {@link Dataset}, decoded on background threads ahead of the step.
  *
- * <p>The loader reads an endless stream of samples: sample s belongs to epoch s / N and is the
- * (s mod N)-th image of that epoch's shuffled order. Both the order (a permutation drawn from
- * the seed and the epoch) and each sample's augmentation (drawn from the seed and s) are pure
+ * <p>The loader reads an endless stream of samples in a {@link ShuffledOrder}. Both the order and
+ * each sample's augmentation (drawn from the seed and the stream position s) are pure
  * functions, so a loader started at position s yields exactly what an uninterrupted one yields
  * from there, whatever the thread count: the position is the whole data state of a resume.
  *
@@ -43,9 +42,8 @@ public final class Loader implements AutoCloseable {
     private final ExecutorService pool;
     private final ArrayDeque<Future<Batch>> ahead = new ArrayDeque<>();
     private final int depth;
+    private final ShuffledOrder order;
     private long position, submitted;
-    private long permutationEpoch = -1;
-    private int[] permutation;
 
     /**
      * @param augment  the training transform (random crop and flip) when true, the centre crop when false
@@ -62,6 +60,7 @@ public final class Loader implements AutoCloseable {
         this.imageSize = imageSize;
         this.augment = augment;
         this.seed = seed;
+        this.order = new ShuffledOrder(seed, data.size());
         this.position = position;
         this.submitted = position;
         this.depth = workers + 1;
@@ -105,33 +104,9 @@ public final class Loader implements AutoCloseable {
     private void submit() {
         long start = submitted;
         int[] indices = new int[batchSize];
-        for (int i = 0; i < batchSize; i++) indices[i] = indexOf(start + i);
+        for (int i = 0; i < batchSize; i++) indices[i] = order.indexOf(start + i);
         submitted += batchSize;
         ahead.addLast(pool.submit(() -> load(start, indices)));
-    }
-
-    /** Dataset index of stream sample s. */
-    private int indexOf(long s) {
-        long epoch = s / data.size();
-        if (epoch != permutationEpoch) {
-            permutation = permutation(seed, epoch, data.size());
-            permutationEpoch = epoch;
-        }
-        return permutation[(int) (s % data.size())];
-    }
-
-    /** Epoch e's order: a Fisher-Yates shuffle driven by counters under a key drawn from (seed, e). */
-    public static int[] permutation(long seed, long epoch, int n) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        long key = Generator.bits(~seed, epoch);
-        for (int i = n - 1; i > 0; i--) {
-            int j = (int) ((Generator.bits(key, i) >>> 1) % (i + 1));
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 
     private Batch load(long start, int[] indices) {

@@ -1,16 +1,35 @@
 package dev.magvit4j.io;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** The first half of an atomic write: a fresh hidden file beside the target, to be renamed over it when complete. */
+/** Atomic writes: a fresh hidden file beside the target, forced to disk, then renamed over it. */
 public final class AtomicFiles {
 
     private AtomicFiles() {}
+
+    /** Writes {@code bytes} to {@code target} atomically: readers see the old file or the whole new one. */
+    public static void write(Path target, byte[] bytes) throws IOException {
+        Path[] tmp = new Path[1];
+        try {
+            try (FileChannel ch = createSibling(target, tmp)) {
+                ByteBuffer b = ByteBuffer.wrap(bytes);
+                while (b.hasRemaining()) ch.write(b);
+                ch.force(true);
+            }
+            Files.move(tmp[0], target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            tmp[0] = null;
+        } finally {
+            if (tmp[0] != null) Files.deleteIfExists(tmp[0]);
+        }
+    }
 
     /**
      * Creates and opens {@code .<name>.<random>.tmp} in the target's folder, with the permissions a

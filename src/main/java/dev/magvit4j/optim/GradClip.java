@@ -8,19 +8,22 @@ public final class GradClip {
 
     private GradClip() {}
 
+    /** The global L2 norm of the parameters' gradients (NaN or Inf if any element is). */
+    public static double norm(Iterable<Tensor> params) {
+        double sq = 0;
+        try (var ignored = Autograd.noGrad()) {
+            for (Tensor p : params) if (p.grad() != null) sq += p.grad().square().sum().item();
+        }
+        return Math.sqrt(sq);
+    }
+
     /**
      * Scales all gradients in place by maxNorm / (norm + 1e-6) when their global L2 norm exceeds
      * maxNorm. Returns the norm before clipping.
      */
     public static float clipGradNorm(Iterable<Tensor> params, float maxNorm) {
-        double sq = 0;
         try (var ignored = Autograd.noGrad()) {
-            for (Tensor p : params) {
-                Tensor g = p.grad();
-                if (g == null) continue;
-                sq += g.square().sum().item();
-            }
-            float norm = (float) Math.sqrt(sq);
+            float norm = (float) norm(params);
             float coef = maxNorm / (norm + 1e-6f);
             if (coef < 1f) {
                 for (Tensor p : params) {

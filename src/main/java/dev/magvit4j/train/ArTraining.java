@@ -6,6 +6,7 @@ import dev.magvit4j.ar.Sampling;
 import dev.magvit4j.ar.Transformer;
 import dev.magvit4j.data.Dataset;
 import dev.magvit4j.data.Loader;
+import dev.magvit4j.data.ShuffledOrder;
 import dev.magvit4j.image.Images;
 import dev.magvit4j.optim.Adam;
 import dev.magvit4j.optim.GradClip;
@@ -91,8 +92,8 @@ public final class ArTraining implements Stage {
     private final int imageSize;
     private final long[] tokenPre, tokenPost;
     private Loader loader;
-    private long position, orderEpoch = -1;
-    private int[] order;
+    private final ShuffledOrder order;
+    private long position;
 
     /** Training on a token set; {@code tokenizer} (may be null: no pictures) decodes the samples. */
     public ArTraining(Recipe recipe, TokenSet tokens, Tokenizer tokenizer) {
@@ -113,6 +114,7 @@ public final class ArTraining implements Stage {
         this.tokenizer = tokenizer;
         this.tokenPre = tokens == null ? null : tokens.pre().toLongArray();
         this.tokenPost = tokens == null ? null : tokens.post().toLongArray();
+        this.order = tokens == null ? null : new ShuffledOrder(recipe.seed(), tokens.size());
         if (tokens != null && tokens.length() != recipe.model().blockSize()) {
             throw new IllegalArgumentException("token grids of " + tokens.length() + " tokens, but the model's block size is " + recipe.model().blockSize());
         }
@@ -158,16 +160,6 @@ public final class ArTraining implements Stage {
         return recipe.batchSize();
     }
 
-    /** Token grid of stream sample s: the same epoch-by-epoch shuffled order as {@link Loader}. */
-    private int rowOf(long s) {
-        long epoch = s / tokens.size();
-        if (epoch != orderEpoch) {
-            order = Loader.permutation(recipe.seed(), epoch, tokens.size());
-            orderEpoch = epoch;
-        }
-        return order[(int) (s % tokens.size())];
-    }
-
     /** The next batch: {pre [B, T], post [B, T], labels [B]}. */
     private Tensor[] batch() throws IOException {
         int b = recipe.batchSize();
@@ -175,7 +167,7 @@ public final class ArTraining implements Stage {
             int t = tokens.length();
             long[] pre = new long[b * t], post = new long[b * t], labels = new long[b];
             for (int i = 0; i < b; i++, position++) {
-                int row = rowOf(position);
+                int row = order.indexOf(position);
                 System.arraycopy(tokenPre, row * t, pre, i * t, t);
                 System.arraycopy(tokenPost, row * t, post, i * t, t);
                 labels[i] = tokens.labels()[row];

@@ -9,11 +9,9 @@ import dev.magvit4j.tokenizer.Tokenizer;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -156,7 +154,7 @@ public final class Demo {
             }
         }
         Summary s = new Summary(out, psnr, distinct.size(), codes.indices().numel(), usage, arLoss, tokSeconds, arSeconds);
-        writeText(out.resolve("summary.txt"), s.text());
+        AtomicFiles.write(out.resolve("summary.txt"), s.text().getBytes(StandardCharsets.UTF_8));
         return s;
     }
 
@@ -188,26 +186,9 @@ public final class Demo {
         return new Training.Options(dir, steps, every, 2, every, true, log, live);
     }
 
-    /** Copies a file atomically (a temporary sibling renamed over the target). */
     private static void copy(Path from, Path to) throws IOException {
         Files.createDirectories(to.toAbsolutePath().getParent());
-        Path tmp = to.resolveSibling("." + to.getFileName() + ".copy.tmp");
-        Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
-        Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    }
-
-    /** Writes text atomically (temporary sibling, fsync, rename). */
-    static void writeText(Path file, String text) throws IOException {
-        Path[] tmp = new Path[1];
-        try {
-            try (FileChannel ch = AtomicFiles.createSibling(file, tmp)) {
-                ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
-                ch.force(true);
-            }
-            Files.move(tmp[0], file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            if (tmp[0] != null) Files.deleteIfExists(tmp[0]);
-        }
+        AtomicFiles.write(to, Files.readAllBytes(from));
     }
 
     private static void say(PrintStream log, String msg) {

@@ -4,8 +4,6 @@ import dev.magvit4j.io.AtomicFiles;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.StandardCopyOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -46,15 +44,10 @@ public final class Metrics implements AutoCloseable {
             }
         }
         Files.createDirectories(csv.toAbsolutePath().getParent());
-        // The kept rows go to a temporary file renamed over the old one, so a crash here loses nothing.
-        Path[] tmp = new Path[1];
-        try (FileChannel ch = AtomicFiles.createSibling(csv, tmp)) {
-            StringBuilder text = new StringBuilder(header).append('\n');
-            for (String line : kept) text.append(line).append('\n');
-            ch.write(ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8)));
-            ch.force(true);
-        }
-        Files.move(tmp[0], csv, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        // The kept rows replace the old file atomically, so a crash here loses nothing.
+        StringBuilder text = new StringBuilder(header).append('\n');
+        for (String line : kept) text.append(line).append('\n');
+        AtomicFiles.write(csv, text.toString().getBytes(StandardCharsets.UTF_8));
         out = Files.newBufferedWriter(csv, StandardCharsets.UTF_8, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
     }
 

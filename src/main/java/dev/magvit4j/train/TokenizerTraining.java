@@ -1,12 +1,12 @@
 package dev.magvit4j.train;
 
-import dev.magvit4j.autograd.Autograd;
 import dev.magvit4j.data.Dataset;
 import dev.magvit4j.data.Loader;
 import dev.magvit4j.image.Images;
 import dev.magvit4j.nn.Module;
 import dev.magvit4j.optim.Adam;
 import dev.magvit4j.optim.Ema;
+import dev.magvit4j.optim.GradClip;
 import dev.magvit4j.optim.ParamGroup;
 import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Tensor;
@@ -202,7 +202,7 @@ public final class TokenizerTraining implements Stage {
         String bad = Stage.record(terms, values);
         if (bad != null) return skip(values, bad, statistics);
         loss.backward();
-        double norm = gradNorm(model);
+        double norm = GradClip.norm(model.parameters());
         values.put("grad_norm", norm);
         if (!Double.isFinite(norm)) return skip(values, "generator gradient norm is " + norm, statistics);
         optG.step();
@@ -221,7 +221,7 @@ public final class TokenizerTraining implements Stage {
             bad = Stage.record(d, values);
             if (bad == null) {
                 d.get("d_loss").backward();
-                double dn = gradNorm(discriminator);
+                double dn = GradClip.norm(discriminator.parameters());
                 if (!Double.isFinite(dn)) bad = "discriminator gradient norm is " + dn;
             }
             if (bad != null) {
@@ -251,15 +251,6 @@ public final class TokenizerTraining implements Stage {
             if (!params.containsKey(k)) out.put(k, v.copy());
         });
         return out;
-    }
-
-    /** The global L2 norm of a module's gradients (NaN or Inf if any element is). */
-    static double gradNorm(Module m) {
-        double sq = 0;
-        try (var ignored = Autograd.noGrad()) {
-            for (Tensor p : m.parameters()) if (p.grad() != null) sq += p.grad().square().sum().item();
-        }
-        return Math.sqrt(sq);
     }
 
     /** Distinct codes in a batch over its token count. */
@@ -297,7 +288,7 @@ public final class TokenizerTraining implements Stage {
     @Override
     public void restore(Map<String, Tensor> s) {
         Map<String, Tensor> own = new LinkedHashMap<>();
-        for (String name : model.stateDict().keySet()) own.put(name, s.get(name));
+        for (String name : model.stateDict().keySet()) if (s.containsKey(name)) own.put(name, s.get(name)); // strict load names what is missing
         model.loadStateDict(own, true);
         discriminator.loadStateDict(Checkpoints.strip(s, "loss.discriminator."), true);
         Map<String, Tensor> shadow = new LinkedHashMap<>();

@@ -56,11 +56,10 @@ public final class Training {
 
     public static Outcome run(Stage stage, Options o) throws IOException {
         Files.createDirectories(o.out());
-        try (FileChannel lockFile = FileChannel.open(o.out().resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            try (FileLock lock = tryLock(lockFile)) {
-                if (lock == null) throw new IOException("another training run is using " + o.out() + "; wait for it or choose another --out");
-                return locked(stage, o);
-            }
+        try (FileChannel lockFile = FileChannel.open(o.out().resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = tryLock(lockFile)) {
+            if (lock == null) throw new IOException("another training run is using " + o.out() + "; wait for it or choose another --out");
+            return locked(stage, o);
         }
     }
 

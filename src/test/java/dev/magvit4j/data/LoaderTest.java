@@ -50,7 +50,7 @@ class LoaderTest {
     @Test
     void eachEpochVisitsEveryImageOnceInANewOrder() throws IOException {
         BuiltinImages data = new BuiltinImages(3, 16, 12);
-        int[] e0 = Loader.permutation(9, 0, 12), e1 = Loader.permutation(9, 1, 12);
+        int[] e0 = ShuffledOrder.permutation(9, 0, 12), e1 = ShuffledOrder.permutation(9, 1, 12);
         Set<Integer> seen = new HashSet<>();
         for (int i : e0) seen.add(i);
         assertEquals(12, seen.size());
