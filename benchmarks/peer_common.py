@@ -41,9 +41,10 @@ def child_env(policy, threads):
 
 
 def run_child(script, extra_args, policy, threads, reference):
-    """Runs script as a fresh child; returns (exit code, its last JSON line or None)."""
-    cmd = [sys.executable, os.path.abspath(script), "--threads", str(threads),
-           "--reference", reference] + extra_args
+    """Runs script as a fresh child (with --reference unless it is None); returns (exit code,
+    its last JSON line or None)."""
+    cmd = [sys.executable, os.path.abspath(script), "--threads", str(threads)] \
+        + (["--reference", reference] if reference else []) + extra_args
     p = subprocess.run(cmd, env=child_env(policy, threads), stdout=subprocess.PIPE)
     lines = [l for l in p.stdout.decode().splitlines() if l.strip().startswith("{")]
     return p.returncode, (json.loads(lines[-1]) if lines else None)
@@ -64,7 +65,7 @@ def time_policies(script, name, child_args, threads, reference, repeat):
             medians[policy].append(r["ms"])
             if policy not in best or r["ms"] < best[policy]["ms"]:
                 best[policy] = r
-            log("  median %.1f ms over %d runs (min %.1f, max %.1f)"
+            log("  median %.3f ms over %d runs (min %.3f, max %.3f)"
                 % (r["ms"], r["runs"], r["ms_min"], r["ms_max"]))
     return best, medians
 

@@ -27,7 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_common import child_env, log, time_fn  # noqa: E402
+from peer_common import child_env, log, time_fn, time_policies  # noqa: E402
 
 WORKLOADS = [
     "sgemm_1024",
@@ -308,21 +308,7 @@ def main():
             log("%s: choosing token count / measuring memory" % name)
             lfq = lfq_prepare(args.threads)
             child_args += ["--tokens", str(lfq["tokens"])]
-        res = {}
-        medians = {"passive": [], "default": []}
-        for rep in range(args.repeat):
-            for policy in ("passive", "default"):
-                log("%s: timing, OMP_WAIT_POLICY %s%s" % (
-                    name, "PASSIVE" if policy == "passive" else "unset",
-                    "" if args.repeat == 1 else " (repeat %d/%d)" % (rep + 1, args.repeat)))
-                rc, r, _ = run_child(child_args, policy, args.threads)
-                if rc != 0 or r is None:
-                    raise SystemExit("%s (%s) failed with exit code %s" % (name, policy, rc))
-                medians[policy].append(r["ms"])
-                if policy not in res or r["ms"] < res[policy]["ms"]:
-                    res[policy] = r
-                log("  median %.3f ms over %d runs (min %.3f, max %.3f)"
-                    % (r["ms"], r["runs"], r["ms_min"], r["ms_max"]))
+        res, medians = time_policies(__file__, name, child_args, args.threads, None, args.repeat)
         scale = 1.0
         if lfq:
             scale = LFQ_TOKENS / lfq["tokens"]
