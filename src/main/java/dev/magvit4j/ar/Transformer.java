@@ -14,6 +14,7 @@ import dev.magvit4j.optim.ParamGroup;
 import dev.magvit4j.ops.Softmax;
 import dev.magvit4j.ops.Views;
 import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
@@ -51,7 +52,7 @@ public final class Transformer extends Module {
     public final ModuleList<Linear> head;
     private final Generator gen;
     /** Rotation tables for [class, grid cells in raster order] (SPEC.md section 2: row 0 is zero). */
-    private final Tensor cos, sin;
+    private Tensor cos, sin;  // RoPE tables, not state: moved by to(device), not saved
 
     /** A model with the reference's initialisation: N(0, 0.02) for linear and embedding weights, zero heads. */
     public Transformer(ArConfig config, Generator gen) {
@@ -239,6 +240,14 @@ public final class Transformer extends Module {
     }
 
     // ------------------------------------------------------------------ cached decoding
+
+    @Override
+    public Transformer to(Device device) {
+        super.to(device);
+        cos = cos.to(device);
+        sin = sin.to(device);
+        return this;
+    }
 
     /** One key/value cache per spatial block, for rows sequences. */
     public KVCache[] spatialCaches(int rows) {

@@ -36,6 +36,9 @@ public interface Backend {
     /** A contiguous copy of a tensor of any device, on this device. */
     Tensor transfer(Tensor src);
 
+    /** A contiguous copy, on the CPU, of a tensor on this backend's device. */
+    Tensor toCpu(Tensor src);
+
     // ------------------------------------------------------------------ elementwise
 
     enum UnaryOp { EXP, LOG, SQRT, RSQRT, ABS, SQUARE, POW, RELU, LEAKY_RELU, SIGMOID, SILU, SOFTPLUS, GELU_TANH, TANH, SIGN }

@@ -1,8 +1,13 @@
 package dev.magvit4j.backend;
 
 import dev.magvit4j.backend.cpu.CpuBackend;
+import dev.magvit4j.backend.cuda.Cuda;
+import dev.magvit4j.backend.cuda.CudaBackend;
 import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Tensor;
+
+import java.util.HashMap;
+import java.util.Map;
 
 /** Finds the backend of a device, and the one that must run an op on given inputs. */
 public final class Backends {
@@ -15,14 +20,28 @@ public final class Backends {
         return CPU;
     }
 
-    public static Backend of(Device device) {
+    private static final Map<Integer, CudaBackend> CUDA = new HashMap<>();
+
+    /**
+     * The backend of a device. A CUDA device that cannot be used (no driver, no GPU, a build
+     * without kernels, an index past the last GPU) gives a one-line CudaError saying why.
+     */
+    public static synchronized Backend of(Device device) {
         if (device.isCpu()) return CPU;
-        throw new UnsupportedOperationException("device " + device + " is not available: this build of magvit4j has only the CPU backend; use --device cpu");
+        return CUDA.computeIfAbsent(device.index(), i -> new CudaBackend(Cuda.device(i)));
     }
 
-    /** The best available device: a CUDA device when one is usable, else the CPU. */
+    /** The best available device: cuda:0 when CUDA is usable, else the CPU. */
     public static Device auto() {
-        return Device.CPU;
+        return Cuda.available() ? Device.cuda(0) : Device.CPU;
+    }
+
+    /** Parses a --device value: cpu, cuda, cuda:N, or auto (cuda:0 when usable, else cpu). */
+    public static Device parse(String spec) {
+        if (spec.trim().equalsIgnoreCase("auto")) return auto();
+        Device d = Device.parse(spec);
+        of(d);  // fails now, with the reason, when the device cannot be used
+        return d;
     }
 
     /** The backend shared by all (non-null) inputs; an error names the devices when they differ. */

@@ -7,6 +7,7 @@ import dev.magvit4j.ar.Transformer;
 import dev.magvit4j.image.Images;
 import dev.magvit4j.image.PixelRounding;
 import dev.magvit4j.tensor.Generator;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.tokenizer.Tokenizer;
 
@@ -24,17 +25,18 @@ final class ArCommands {
     private ArCommands() {}
 
     static final Set<String> VALUED = Set.of("checkpoint", "tokenizer", "classes", "random", "per-class", "temperature", "top-k", "top-p",
-            "guidance", "seed", "batch", "heads", "out", "columns", "threads", "rounding", "preset");
+            "guidance", "seed", "batch", "heads", "out", "columns", "threads", "rounding", "preset", "device");
     static final Set<String> FLAGS = Set.of("live-weights");
 
     static int generate(Args a) throws IOException {
         Main.threads(a);
         String ckpt = a.get("checkpoint", null);
         if (ckpt == null) throw new CliException("--checkpoint FILE is required (an Open-MAGVIT2 AR .ckpt, or a .safetensors written by magvit4j)");
-        Transformer model = Transformer.load(Path.of(ckpt), a.getInt("heads", 0), 0);
+        Device device = Main.device(a);
+        Transformer model = Transformer.load(Path.of(ckpt), a.getInt("heads", 0), 0).to(device);
         ArConfig c = model.config;
         Path tokFile = Path.of(a.get("tokenizer", ckpt));
-        Tokenizer tok = Tokenizer.load(tokFile, a.flag("live-weights") ? Tokenizer.Weights.LIVE : Tokenizer.Weights.EMA_IF_PRESENT, Tokenizer.Parts.DECODER);
+        Tokenizer tok = Tokenizer.load(tokFile, a.flag("live-weights") ? Tokenizer.Weights.LIVE : Tokenizer.Weights.EMA_IF_PRESENT, Tokenizer.Parts.DECODER).to(device);
         if (!Arrays.equals(tok.quantize.factorizedBits, new int[] {c.preBits(), c.postBits()})) {
             throw new CliException(tokFile + ": the tokenizer's sub-tokens are " + Arrays.toString(tok.quantize.factorizedBits) + " bits but the transformer's are ["
                     + c.preBits() + ", " + c.postBits() + "]");

@@ -1,6 +1,11 @@
 package dev.magvit4j.cli;
 
+import dev.magvit4j.backend.Backends;
 import dev.magvit4j.backend.cpu.Parallel;
+import dev.magvit4j.backend.cuda.Cuda;
+import dev.magvit4j.backend.cuda.CudaBackend;
+import dev.magvit4j.backend.cuda.CudaError;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.bench.Bench;
 import dev.magvit4j.bench.Workload;
 import dev.magvit4j.bench.Workloads;
@@ -51,6 +56,8 @@ public final class Main {
                       --rounding truncate|nearest   8-bit conversion of outputs (default truncate:
                                        the same bytes as the reference's PNGs)
                       --threads N      CPU threads (default: all cores)
+                      --device D       cpu (default), cuda, cuda:N, or auto (cuda:0 when a usable
+                                       GPU is found, else cpu)
               generate --checkpoint AR_CKPT (--classes 1,207,360 | --random N) [--out DIR]
                     class-conditional images from an AR checkpoint: writes one PNG per image and
                     grid.png, showing image tokens/s while it samples
@@ -68,7 +75,7 @@ public final class Main {
                       --preset B|L|XL      whose released settings are the defaults (default: by width)
                       --heads H            attention heads (not visible in the weights; default dim/64)
                       --columns N          grid columns (default: a square grid)
-                      --threads N, --rounding truncate|nearest, --live-weights   as above
+                      --threads N, --device D, --rounding truncate|nearest, --live-weights   as above
               init --preset 128|256|B|L|XL --out FILE.safetensors [--seed N]
                     writes a released tokenizer (128, 256) or AR transformer (B, L, XL)
                     architecture with random weights (for trying the commands and for
@@ -83,14 +90,14 @@ public final class Main {
               bench --write-baseline FILE   writes the measured ratios as a new baseline (each workload
                     measured --repeat times, default 3, keeping the median)
               bench --json FILE             also writes the results as JSON lines (for benchmarks/compare.sh)
-              info  prints the Java runtime, SIMD width and thread count
+              info  prints the Java runtime, SIMD width, thread count and the CUDA devices
               help  prints this text
             """;
 
     public static void main(String[] argv) {
         try {
             System.exit(run(argv));
-        } catch (CliException | IllegalArgumentException | IndexOutOfBoundsException | UnsupportedOperationException e) {
+        } catch (CliException | IllegalArgumentException | IndexOutOfBoundsException | UnsupportedOperationException | CudaError e) {
             System.err.println("magvit4j: " + e.getMessage());
             System.exit(2);
         } catch (java.io.IOException e) {
@@ -133,8 +140,20 @@ public final class Main {
         System.out.println("SIMD " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED);
         System.out.println("threads " + Parallel.threads() + " of " + Runtime.getRuntime().availableProcessors() + " cores");
         System.out.println("max heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB");
-        System.out.println("devices: cpu (this build has no CUDA backend)");
+        Cuda.Status cuda = Cuda.status();
+        System.out.println("devices: cpu" + (cuda.available() ? "" : "; " + cuda));
+        if (cuda.available()) {
+            System.out.println(cuda);
+            for (int i = 0; i < cuda.deviceCount(); i++) System.out.println("  " + Cuda.device(i));
+        }
         return 0;
+    }
+
+    /** The --device option: cpu (default), cuda, cuda:N or auto; an unusable device is a one-line error. */
+    static Device device(Args a) {
+        Device d = Backends.parse(a.get("device", "cpu"));
+        if (!d.isCpu()) System.err.println("magvit4j: running on " + ((CudaBackend) Backends.of(d)).cudaDevice());
+        return d;
     }
 
     private static int bench(Args a) throws java.io.IOException {

@@ -2,6 +2,7 @@ package dev.magvit4j.cli;
 
 import dev.magvit4j.image.Images;
 import dev.magvit4j.image.PixelRounding;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.tokenizer.TokenFile;
 import dev.magvit4j.tokenizer.Tokenizer;
@@ -21,7 +22,7 @@ final class TokenizerCommands {
 
     private TokenizerCommands() {}
 
-    static final Set<String> VALUED = Set.of("checkpoint", "threads", "resolution", "batch", "out", "rounding");
+    static final Set<String> VALUED = Set.of("checkpoint", "threads", "resolution", "batch", "out", "rounding", "device");
     static final Set<String> FLAGS = Set.of("no-crop", "live-weights");
 
     /** What every tokenizer command reads off its options. */
@@ -42,7 +43,8 @@ final class TokenizerCommands {
         String ckpt = a.get("checkpoint", null);
         if (ckpt == null) throw new CliException("--checkpoint FILE is required (an Open-MAGVIT2 tokenizer .ckpt, or a .safetensors written by magvit4j)");
         Tokenizer.Weights weights = a.flag("live-weights") ? Tokenizer.Weights.LIVE : Tokenizer.Weights.EMA_IF_PRESENT;
-        Tokenizer tok = Tokenizer.load(Path.of(ckpt), weights, parts);
+        Device device = Main.device(a);
+        Tokenizer tok = Tokenizer.load(Path.of(ckpt), weights, parts).to(device);
         int f = tok.config.downsampling();
         // Native size: a 16 x 16 token grid (128 px for the 128 model, 256 px for the 256 model).
         int resolution = a.getInt("resolution", 16 * f);

@@ -20,6 +20,6 @@ public final class Embedding extends Module {
 
     /** Rows for integer indices of any shape: [..., dim]. */
     public Tensor forward(Tensor indices) {
-        return Indexing.embedding(weight, indices);
+        return Indexing.embedding(weight, indices.to(weight.device()));
     }
 }

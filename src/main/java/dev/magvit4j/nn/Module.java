@@ -1,6 +1,7 @@
 package dev.magvit4j.nn;
 
 import dev.magvit4j.autograd.Autograd;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
@@ -144,6 +145,29 @@ public abstract class Module {
             }
         }
         return report;
+    }
+
+    /**
+     * Moves every parameter and buffer to a device in place (each tensor keeps its identity, so
+     * optimisers and fields stay attached). Returns this module.
+     *
+     * <pre>{@code
+     * Tokenizer tok = Tokenizer.load(path).to(Device.cuda(0));
+     * }</pre>
+     */
+    public Module to(Device device) {
+        try (var ignored = Autograd.noGrad()) {
+            for (Tensor t : stateDict().values()) {
+                if (!t.device().equals(device)) t.setData(t.detach().to(device));
+            }
+        }
+        return this;
+    }
+
+    /** The device of this module's first parameter or buffer (the CPU when it has none). */
+    public final Device device() {
+        for (Tensor t : stateDict().values()) return t.device();
+        return Device.CPU;
     }
 
     public final Module train(boolean on) {

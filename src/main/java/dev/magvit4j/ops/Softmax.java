@@ -42,7 +42,8 @@ public final class Softmax {
     }
 
     /** Mean over the rows whose target is not ignoreIndex. */
-    public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex) {
+    public static Tensor crossEntropy(Tensor logits, Tensor targetsAnywhere, long ignoreIndex) {
+        Tensor targets = targetsAnywhere.to(logits.device());
         Backend be = Backends.of(logits, targets);
         Tensor[] r = be.crossEntropy(logits, targets, ignoreIndex);
         long[] t = targets.toLongArray();

@@ -28,10 +28,11 @@ import java.util.Arrays;
  */
 public final class Tensor {
 
-    private final Storage storage;
+    // Not final only for setData (moving a leaf to another device in place).
+    private Storage storage;
     private final int[] shape;
-    private final int[] strides;
-    private final int offset;
+    private int[] strides;
+    private int offset;
 
     private boolean requiresGrad;
     private boolean retainsGrad;
@@ -325,6 +326,23 @@ public final class Tensor {
     /** This tensor on the CPU (itself when already there). */
     public Tensor toCpu() {
         return to(Device.CPU);
+    }
+
+    /**
+     * Replaces this leaf's contents by {@code source}'s (same shape and dtype; any device),
+     * keeping its identity, so the modules and optimisers that hold it follow it. This is how
+     * {@code Module.to(device)} moves parameters; its gradient, if any, moves with it.
+     */
+    public void setData(Tensor source) {
+        if (gradFn != null) throw new IllegalStateException("setData on a non-leaf tensor (produced by " + gradFn.name() + ")");
+        if (!Arrays.equals(shape, source.shape) || source.dtype() != dtype()) {
+            throw new IllegalArgumentException("setData: source " + source.dtype() + Shape.str(source.shape) + " does not match " + dtype() + Shape.str(shape));
+        }
+        Tensor grad0 = grad;
+        this.storage = source.storage;
+        this.strides = source.strides.clone();
+        this.offset = source.offset;
+        if (grad0 != null) grad = grad0.detach().to(source.device());
     }
 
     /** This tensor on a device; gradients flow back across the copy. */

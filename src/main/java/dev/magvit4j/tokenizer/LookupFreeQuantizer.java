@@ -74,6 +74,6 @@ public final class LookupFreeQuantizer extends Module {
                 out[i] |= v[i] << shift;
             }
         }
-        return Tensor.ofLongs(out, factors[0].shape());
+        return Tensor.ofLongs(out, factors[0].shape()).to(factors[0].device());
     }
 }

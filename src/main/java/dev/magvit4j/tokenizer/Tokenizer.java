@@ -6,6 +6,7 @@ import dev.magvit4j.io.SafeTensors;
 import dev.magvit4j.io.StateDictFile;
 import dev.magvit4j.nn.Module;
 import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
@@ -188,7 +189,7 @@ public final class Tokenizer extends Module {
         if (encoder == null) throw new IllegalStateException("this tokenizer was built without its encoder (Parts.DECODER); load it with Parts.ENCODER or BOTH to encode");
         checkImages(images);
         try (var ignored = Autograd.noGrad()) {
-            Tensor z = encoder.forward(images);
+            Tensor z = encoder.forward(images.to(device()));
             LookupFreeQuantizer.Output q = quantize.forward(z, false);
             Tensor[] f = q.factorIndices();
             return new Tokens(q.indices(), f[0], f.length > 1 ? f[1] : null, q.quantized(), z);
@@ -201,7 +202,7 @@ public final class Tokenizer extends Module {
             throw new IllegalArgumentException("decode needs integer indices [B, h, w], got " + indices.dtype() + " " + Shape.str(indices.shapeRef()));
         }
         try (var ignored = Autograd.noGrad()) {
-            return decodeCodes(quantize.codes(indices));
+            return decodeCodes(quantize.codes(indices.to(device())));
         }
     }
 
@@ -220,8 +221,14 @@ public final class Tokenizer extends Module {
             throw new IllegalArgumentException("a latent of " + codes.size(2) + "x" + codes.size(3) + " has no unbiased variance for the decoder's adaptive group norm; use images of at least 2 latent pixels");
         }
         try (var ignored = Autograd.noGrad()) {
-            return decoder.forward(codes);
+            return decoder.forward(codes.to(device()));
         }
+    }
+
+    @Override
+    public Tokenizer to(Device device) {
+        super.to(device);
+        return this;
     }
 
     /** decode(encode(images)). */

@@ -7,7 +7,10 @@ import dev.magvit4j.ar.Transformer;
 import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.testing.GradCheck;
-import org.junit.jupiter.api.Test;
+import dev.magvit4j.tensor.Device;
+import dev.magvit4j.testing.Devices;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.Map;
 
@@ -32,11 +35,13 @@ class ArGoldenTest {
         return model;
     }
 
-    @Test
-    void logitsLossAndGradients() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#all")
+    void logitsLossAndGradients(Device device) throws Exception {
+        Devices.use(device);
         Goldens g = Goldens.load("ar");
         Map<String, Tensor> t = g.npz("tensors.npz");
-        Transformer model = load(g);
+        Transformer model = load(g).to(device);
         Tensor pre = t.get("idx_pre"), post = t.get("idx_post");
         Transformer.Logits logits = model.forward(pre, post, t.get("cls"));
         GradCheck.assertClose("logits_pre", t.get("logits_pre"), logits.pre(), OUT);
@@ -55,11 +60,13 @@ class ArGoldenTest {
         }
     }
 
-    @Test
-    void greedyGuidedDecoding() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#all")
+    void greedyGuidedDecoding(Device device) throws Exception {
+        Devices.use(device);
         Goldens g = Goldens.load("ar");
         Map<String, Tensor> t = g.npz("tensors.npz");
-        Transformer model = load(g);
+        Transformer model = load(g).to(device);
         Tensor cls = t.get("gen_cls");
         long[] classes = cls.toLongArray();
         float[] cfg = guidance(g);

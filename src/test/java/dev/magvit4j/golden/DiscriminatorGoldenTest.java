@@ -5,7 +5,10 @@ import dev.magvit4j.nn.Module;
 import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.testing.GradCheck;
 import dev.magvit4j.tokenizer.Discriminator;
-import org.junit.jupiter.api.Test;
+import dev.magvit4j.tensor.Device;
+import dev.magvit4j.testing.Devices;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -23,8 +26,10 @@ class DiscriminatorGoldenTest {
 
     private static final double OUT = 1e-4, GRAD = 1e-3;
 
-    @Test
-    void trainingModeLogitsLossGradientsAndRunningStats() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#all")
+    void trainingModeLogitsLossGradientsAndRunningStats(Device device) throws Exception {
+        Devices.use(device);
         Goldens g = Goldens.load("discriminator");
         Map<String, Tensor> t = g.npz("tensors.npz");
         Discriminator d = new Discriminator(t.get("real").size(1), (int) g.number("ndf"), (int) g.number("n_layers"));
@@ -41,9 +46,9 @@ class DiscriminatorGoldenTest {
             bn.runningMean.backend().fill(bn.runningMean, 0);
             bn.runningVar.backend().fill(bn.runningVar, 1);
         }
-        d.train();
+        d.to(device).train();
 
-        Tensor real = d.forward(t.get("real")), fake = d.forward(t.get("fake"));
+        Tensor real = d.forward(t.get("real").to(device)), fake = d.forward(t.get("fake").to(device));
         GradCheck.assertClose("logits_real", t.get("logits_real"), real, OUT);
         GradCheck.assertClose("logits_fake", t.get("logits_fake"), fake, OUT);
 

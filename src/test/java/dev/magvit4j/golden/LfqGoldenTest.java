@@ -3,7 +3,10 @@ package dev.magvit4j.golden;
 import dev.magvit4j.ops.Lfq;
 import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.testing.GradCheck;
-import org.junit.jupiter.api.Test;
+import dev.magvit4j.tensor.Device;
+import dev.magvit4j.testing.Devices;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.Map;
 
@@ -17,15 +20,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class LfqGoldenTest {
 
-    @Test
-    void matchesReference() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#all")
+    void matchesReference(Device device) throws Exception {
+        Devices.use(device);
         Goldens g = Goldens.load("lfq");
         Map<String, Tensor> t = g.npz("tensors.npz");
         int bits = (int) g.number("codebook_bits");
         int[] groups = g.ints("factorized_bits");
         float temperature = (float) g.number("entropy_temperature");
 
-        Tensor x = t.get("x").requiresGrad(true);
+        Tensor x = t.get("x").to(device).requiresGrad(true);
         assertEquals(bits, x.size(1), "case.json codebook_bits vs the channels of x");
         Lfq.Quantized q = Lfq.quantize(x, groups);
         assertArrayEquals(t.get("quantized").toFloatArray(), q.values().toFloatArray(), "quantized");
@@ -41,7 +46,7 @@ class LfqGoldenTest {
         scalar("entropy_aux_loss", g, aux.item());
         scalar("commitment", g, commitment.item());
 
-        Tensor total = aux.mul(0.1f).add(commitment.mul(0.25f)).add(q.values().mul(t.get("upstream")).sum());
+        Tensor total = aux.mul(0.1f).add(commitment.mul(0.25f)).add(q.values().mul(t.get("upstream").to(device)).sum());
         scalar("total", g, total.item());
         total.backward();
         GradCheck.assertClose("grad_x", t.get("grad_x"), x.grad(), 1e-3);

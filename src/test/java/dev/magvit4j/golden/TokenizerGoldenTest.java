@@ -6,7 +6,10 @@ import dev.magvit4j.testing.GradCheck;
 import dev.magvit4j.tokenizer.LookupFreeQuantizer;
 import dev.magvit4j.tokenizer.Tokenizer;
 import dev.magvit4j.tokenizer.TokenizerConfig;
-import org.junit.jupiter.api.Test;
+import dev.magvit4j.tensor.Device;
+import dev.magvit4j.testing.Devices;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.Map;
 
@@ -24,8 +27,10 @@ class TokenizerGoldenTest {
 
     private static final double OUT = 1e-4, GRAD = 1e-3;
 
-    @Test
-    void liveWeightsTrainingModeWithGradients() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#all")
+    void liveWeightsTrainingModeWithGradients(Device device) throws Exception {
+        Devices.use(device);
         Goldens g = Goldens.load("tokenizer");
         Map<String, Tensor> t = g.npz("tensors.npz"), weights = GoldenWeights.load(g);
         TokenizerConfig config = TokenizerConfig.fromJson(Json.object(g.config.get("ddconfig"), "ddconfig"));
@@ -33,8 +38,8 @@ class TokenizerGoldenTest {
 
         Tokenizer tok = new Tokenizer(config);
         tok.load(weights, Tokenizer.Weights.LIVE);
-        tok.train();
-        Tensor image = t.get("image");
+        tok.to(device).train();
+        Tensor image = t.get("image").to(device);
         Tensor z = tok.encoder.forward(image);
         LookupFreeQuantizer.Output q = tok.quantize.forward(z, true);
         Tensor rec = tok.decoder.forward(q.quantized());
@@ -60,11 +65,13 @@ class TokenizerGoldenTest {
         }
     }
 
-    @Test
-    void emaWeightsEvalMode() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#all")
+    void emaWeightsEvalMode(Device device) throws Exception {
+        Devices.use(device);
         Goldens g = Goldens.load("tokenizer");
         Map<String, Tensor> t = g.npz("tensors.npz");
-        Tokenizer tok = Tokenizer.fromStateDict(GoldenWeights.load(g), "", Tokenizer.Weights.EMA_IF_PRESENT);
+        Tokenizer tok = Tokenizer.fromStateDict(GoldenWeights.load(g), "", Tokenizer.Weights.EMA_IF_PRESENT).to(device);
         Tokenizer.Tokens tokens = tok.encode(t.get("image"));
         GradCheck.assertClose("encoded_ema", t.get("encoded_ema"), tokens.latent(), OUT);
         assertArrayEquals(t.get("indices_ema").toLongArray(), tokens.indices().toLongArray(), "indices_ema");

@@ -72,12 +72,23 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor transfer(Tensor src) {
-        if (!src.device().isCpu()) {
-            throw new UnsupportedOperationException("copy from " + src.device() + " to the CPU is done by that device's backend");
-        }
+        if (!src.device().isCpu()) return src.backend().toCpu(src);
+        return toCpu(src);
+    }
+
+    @Override
+    public Tensor toCpu(Tensor src) {
         Tensor out = allocate(src.dtype(), src.shapeRef());
         CpuCopy.copy(src, out);
         return out;
+    }
+
+    /** The Java array behind a contiguous CPU tensor that starts its storage: for device copies. */
+    public Object array(Tensor t) {
+        if (!t.isContiguous() || t.offset() != 0 || t.storage().length() != t.numel()) {
+            throw new IllegalArgumentException("array() needs a tensor that is its whole storage");
+        }
+        return ((CpuStorage) t.storage()).array();
     }
 
     public float[] toFloatArray(Tensor t) {

@@ -1,0 +1,88 @@
+// Shared pieces of the kernels: the strided-tensor layout passed by value, dtype codes, and
+// warp/block reductions. Every kernel is extern "C" so the Java side finds it by its plain name.
+#pragma once
+#include <stdint.h>
+
+#define MAX_DIMS 8
+
+// A strided view, as CudaTensors.layout() packs it: int rank, int offset (elements), then
+// shape[MAX_DIMS] and stride[MAX_DIMS] (elements; 0 for broadcast dims). Unused dims are 1 / 0.
+struct Layout {
+    int rank;
+    int offset;
+    int shape[MAX_DIMS];
+    int stride[MAX_DIMS];
+};
+
+// Storage offset of the element with row-major linear index i. Tensors hold fewer than 2^31
+// elements (Java int sizes), so 32-bit arithmetic suffices and divides fast.
+__device__ __forceinline__ int layout_offset(const Layout& l, int i) {
+    int off = l.offset;
+#pragma unroll
+    for (int d = MAX_DIMS - 1; d >= 0; d--) {
+        if (d < l.rank) {
+            int s = l.shape[d];
+            int q = i / s;
+            off += (i - q * s) * l.stride[d];
+            i = q;
+        }
+    }
+    return off;
+}
+
+// DType codes, in the order of dev.magvit4j.tensor.DType.
+enum DTypeCode { DT_FLOAT32 = 0, DT_INT64 = 1, DT_INT32 = 2, DT_BOOL = 3 };
+
+__device__ __forceinline__ double load_as_double(const void* p, int dtype, int i) {
+    switch (dtype) {
+        case DT_FLOAT32: return ((const float*) p)[i];
+        case DT_INT64: return (double) ((const long long*) p)[i];
+        case DT_INT32: return ((const int*) p)[i];
+        default: return ((const unsigned char*) p)[i];
+    }
+}
+
+__device__ __forceinline__ void store_from_double(void* p, int dtype, int i, double v) {
+    switch (dtype) {
+        case DT_FLOAT32: ((float*) p)[i] = (float) v; break;
+        case DT_INT64: ((long long*) p)[i] = (long long) v; break;
+        case DT_INT32: ((int*) p)[i] = (int) v; break;
+        default: ((unsigned char*) p)[i] = v != 0 ? 1 : 0; break;
+    }
+}
+
+// A grid-stride loop over n < 2^31 elements.
+#define FOR_EACH(i, n) \
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += gridDim.x * blockDim.x)
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum over the whole block (blockDim.x a multiple of 32, at most 1024); every thread gets the
+// result. scratch: 32 floats of shared memory, free again on return.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : 0.f;
+    return warp_sum(v);
+}
+
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : -INFINITY;
+    return warp_max(v);
+}

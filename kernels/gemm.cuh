@@ -1,0 +1,363 @@
+// The GEMM tile machinery shared by matmul.cu and conv.cu: one block of 256 threads computes a
+// 128 x 128 tile of C[M, N] = A[M, K] · B[K, N] over a range of K, in one of three precisions:
+//
+//   FLOAT32  classic register-blocked SGEMM on the CUDA cores (8 x 8 outputs per thread)
+//   TF32     tensor cores, mma.sync.m16n8k8 with tf32 inputs, float32 accumulation
+//   BF16     tensor cores, mma.sync.m16n8k16 with bf16 inputs, float32 accumulation
+//
+// Operands are read through "sources" (below: StridedSrc here, the implicit-im2col ones in
+// conv.cu) that return runs of consecutive k of one row of A (a row m) or of Bᵀ (a column n),
+// zero outside the matrix. The block stages each K-slice of both operands in shared memory,
+// converted to the compute type on the way (that conversion is why the copy goes through
+// registers and not cp.async), double-buffered: the global loads of slice t+1 are in flight
+// while slice t is multiplied. CPU counterpart: backend/cpu/Sgemm.java (through CpuMatmul and
+// CpuConv).
+#pragma once
+#include "common.cuh"
+
+// The ordinals of CudaMatmul.Precision.
+enum Precision { PREC_FLOAT32 = 0, PREC_TF32 = 1, PREC_BF16 = 2 };
+
+namespace gemm {
+
+constexpr int TILE = 128;     // rows of A and columns of B per block (BM = BN)
+constexpr int THREADS = 256;  // 8 warps
+constexpr int GROUP = 8;      // tile rows per band of the block raster (L2 reuse)
+
+// Shared memory, per operand and stage: TILE rows (m of A, n of B), each holding one K-slice
+// of 64 bytes (16 floats, or 32 bf16) as four 16-byte chunks, plus 16 bytes of padding. The
+// 80-byte pitch (20 words) puts rows r..r+7 on distinct 4-bank groups (20 r mod 32 = 0, 20, 8,
+// 28, 16, 4, 24, 12), so the 16-byte stores of 8 consecutive rows, ldmatrix's 8 row reads and
+// the SIMT path's float4 reads are all free of bank conflicts.
+constexpr int CHUNK = 16;
+constexpr int SLICE_BYTES = 64;
+constexpr int PITCH = 80;
+constexpr int OPERAND_BYTES = TILE * PITCH;
+constexpr int STAGE_BYTES = 2 * OPERAND_BYTES;  // A then B
+constexpr int SMEM_BYTES = 2 * STAGE_BYTES;     // double buffered: 40 KiB
+
+// k per 16-byte chunk: 4 floats (FLOAT32, TF32) or 8 bf16. A K-slice is 4 chunks.
+template <int P> constexpr int RUN = P == PREC_BF16 ? 8 : 4;
+template <int P> constexpr int SLICE_K = 4 * RUN<P>;
+
+// ------------------------------------------------------------------ PTX (BEGIN PTX)
+// The only inline assembly: conversions, ldmatrix and the two mma shapes (PTX ISA 9.7.14).
+
+__device__ __forceinline__ unsigned to_tf32(float v) {
+    unsigned r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
+    return r;
+}
+
+// Two floats as bf16x2, round to nearest even: lo in bits 0..15 (the lower k), hi in 16..31.
+__device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
+    unsigned r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));  // first source -> upper half
+    return r;
+}
+
+// ldmatrix.x4: lanes 8q..8q+7 give the addresses of the 8 rows (16 bytes each) of matrix q;
+// r[q] of lane l then holds the 32-bit word l % 4 of row l / 4 of matrix q.
+__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const void* row) {
+    unsigned a = (unsigned) __cvta_generic_to_shared(row);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+
+// d += a · b, 16x8x16 bf16 (A row-major, B column-major, float32 accumulators).
+__device__ __forceinline__ void mma_bf16(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// d += a · b, 16x8x8 tf32.
+__device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+// ------------------------------------------------------------------ (END PTX)
+
+// n / d for 0 <= n < 2^31 by a multiply and a shift (the sources split flat indices such as
+// k = (c, i, j) in their inner loops). With l = ceil(log2 d) and mul = ceil(2^(31+l) / d) < 2^32,
+// n·mul / 2^(31+l) = n/d + n·e / (d·2^(31+l)) with e < d <= 2^l, and that excess is below 1/d,
+// so the floor is exact.
+struct FastDiv {
+    unsigned mul;
+    int shift;
+
+    FastDiv() = default;
+    __device__ explicit FastDiv(int d) {
+        int l = 32 - __clz(d - 1);
+        mul = (unsigned) (((1ull << (31 + l)) + d - 1) / d);
+        shift = 31 + l;
+    }
+    __device__ __forceinline__ int div(int n) const {
+        return (int) (((unsigned long long) (unsigned) n * mul) >> shift);
+    }
+};
+
+// A row-major-like matrix read in place: element (r, k) at p[r * rs + k * cs]. As A: r = m. As
+// B: r = n, so B[k, n] = p[n * rs + k * cs]. K_MAJOR when k is the contiguous direction (cs = 1):
+// then a run of k is one or two float4 loads where aligned.
+template <bool KMAJOR>
+struct StridedSrc {
+    static constexpr bool K_MAJOR = KMAJOR;
+    const float* p;
+    int rows, K, rs, cs;
+
+    struct Row {
+        const float* p;  // the row's first element; null past the last row
+    };
+    __device__ Row row(int r) const {
+        return {r < rows ? p + r * rs : nullptr};
+    }
+    template <int N>
+    __device__ void load(const Row& r, int k, float (&v)[N]) const {
+        if (KMAJOR && r.p && cs == 1 && k + N <= K && ((uintptr_t) (r.p + k) & 15) == 0) {
+#pragma unroll
+            for (int e = 0; e < N; e += 4) {
+                float4 q = *(const float4*) (r.p + k + e);
+                v[e] = q.x;
+                v[e + 1] = q.y;
+                v[e + 2] = q.z;
+                v[e + 3] = q.w;
+            }
+        } else {
+#pragma unroll
+            for (int e = 0; e < N; e++) v[e] = r.p && k + e < K ? r.p[(k + e) * cs] : 0.f;
+        }
+    }
+};
+
+// C written row-major: c[m * N + n] = v (+ bias[n]), inside the M x N bounds.
+struct RowMajorOut {
+    float* c;
+    const float* bias;  // [N] or null
+    int M, N;
+
+    __device__ __forceinline__ void operator()(int m, int n, float v) const {
+        if (m < M && n < N) c[m * N + n] = bias ? v + bias[n] : v;
+    }
+};
+
+// One operand's share of a K-slice: each thread moves two runs of RUN consecutive k (16 bytes in
+// shared memory once converted). Thread t's runs, for s = 0, 1:
+//   K-major source:   row t/4 + 64 s, chunk t % 4  (4 threads read 64 contiguous bytes of a row)
+//   MN-major source:  row t % 128,    chunk t/128 + 2 s  (a warp reads 32 consecutive rows)
+// so global reads are coalesced along whichever direction the source is contiguous in.
+template <int P, class Src>
+struct OperandLoader {
+    static constexpr int R = RUN<P>;
+    typename Src::Row rows[2];
+    int kofs[2];  // k offset of the run within the slice
+    int sofs[2];  // byte offset of the run within the operand's shared tile
+    float v[2][R];
+
+    __device__ void init(const Src& src, int row0, int t) {
+#pragma unroll
+        for (int s = 0; s < 2; s++) {
+            int r = Src::K_MAJOR ? (t >> 2) + 64 * s : t & 127;
+            int chunk = Src::K_MAJOR ? t & 3 : (t >> 7) + 2 * s;
+            rows[s] = src.row(row0 + r);
+            kofs[s] = chunk * R;
+            sofs[s] = r * PITCH + chunk * CHUNK;
+        }
+    }
+    __device__ void load(const Src& src, int k0) {
+#pragma unroll
+        for (int s = 0; s < 2; s++) src.load(rows[s], k0 + kofs[s], v[s]);
+    }
+    // Converts to the compute type and stores the two 16-byte chunks.
+    __device__ void store(unsigned char* tile) const {
+#pragma unroll
+        for (int s = 0; s < 2; s++) {
+            uint4 q;
+            if constexpr (P == PREC_BF16) {
+                q = make_uint4(pack_bf16(v[s][0], v[s][1]), pack_bf16(v[s][2], v[s][3]),
+                               pack_bf16(v[s][4], v[s][5]), pack_bf16(v[s][6], v[s][7]));
+            } else if constexpr (P == PREC_TF32) {
+                q = make_uint4(to_tf32(v[s][0]), to_tf32(v[s][1]), to_tf32(v[s][2]), to_tf32(v[s][3]));
+            } else {
+                q = make_uint4(__float_as_uint(v[s][0]), __float_as_uint(v[s][1]), __float_as_uint(v[s][2]), __float_as_uint(v[s][3]));
+            }
+            *(uint4*) (tile + sofs[s]) = q;
+        }
+    }
+};
+
+// FLOAT32 on the CUDA cores. Thread (tr, tc) = (t / 16, t % 16) owns rows tr + 16 i and columns
+// tc + 16 j (i, j < 8). Per chunk of 4 k it reads 8 float4 of A rows (a warp touches only two
+// rows: broadcasts) and 8 float4 of B columns (8 consecutive columns per quarter warp: conflict
+// free), then does 8 x 8 x 4 FMAs.
+struct SimtTile {
+    float acc[8][8];
+
+    __device__ void zero() {
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+#pragma unroll
+            for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
+    }
+    __device__ void multiply(const unsigned char* a, const unsigned char* b) {
+        int tr = threadIdx.x >> 4, tc = threadIdx.x & 15;
+#pragma unroll
+        for (int chunk = 0; chunk < 4; chunk++) {
+            float4 av[8], bv[8];
+#pragma unroll
+            for (int i = 0; i < 8; i++) av[i] = *(const float4*) (a + (tr + 16 * i) * PITCH + chunk * CHUNK);
+#pragma unroll
+            for (int j = 0; j < 8; j++) bv[j] = *(const float4*) (b + (tc + 16 * j) * PITCH + chunk * CHUNK);
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    acc[i][j] = fmaf(av[i].x, bv[j].x, acc[i][j]);
+                    acc[i][j] = fmaf(av[i].y, bv[j].y, acc[i][j]);
+                    acc[i][j] = fmaf(av[i].z, bv[j].z, acc[i][j]);
+                    acc[i][j] = fmaf(av[i].w, bv[j].w, acc[i][j]);
+                }
+            }
+        }
+    }
+    template <class Out>
+    __device__ void store(const Out& out, int m0, int n0) const {
+        int tr = threadIdx.x >> 4, tc = threadIdx.x & 15;
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+#pragma unroll
+            for (int j = 0; j < 8; j++) out(m0 + tr + 16 * i, n0 + tc + 16 * j, acc[i][j]);
+    }
+};
+
+// TF32 / BF16 on the tensor cores. Warp w computes the 64 x 32 sub-tile at rows 64 (w % 2),
+// columns 32 (w / 2): 4 x 4 mma tiles of 16 x 8. A K-slice is two mma steps of 32 bytes of k
+// each (k16 bf16 or k8 tf32), and the fragments of both types come from shared memory with the
+// same byte addressing, because in both a fragment register is the 32-bit word t of row g of an
+// 8 x 16-byte matrix (g = lane / 4, t = lane % 4; PTX ISA 9.7.14.5.7-8):
+//
+//   A (16 x k, row-major), ldmatrix.x4 matrices  0: rows 0-7, bytes 0-15   1: rows 8-15, bytes 0-15
+//                                                2: rows 0-7, bytes 16-31  3: rows 8-15, bytes 16-31
+//     bf16 m16n8k16: a0a1 = (g, 2t..2t+1)  a2a3 = (g+8, 2t..)  a4a5 = (g, 8+2t..)  a6a7 = (g+8, 8+2t..)
+//     tf32 m16n8k8:  a0 = (g, t)  a1 = (g+8, t)  a2 = (g, t+4)  a3 = (g+8, t+4)
+//     -> register q of lane l is exactly matrix q's word: row g (+8 for q odd), k-bytes 16 (q / 2).
+//   B (k x 8, "col": stored as 8 rows n of k), ldmatrix.x4 for two n-tiles j, j+1, matrices
+//     0: n 0-7 of j, bytes 0-15   1: n 0-7 of j, bytes 16-31   2: tile j+1, bytes 0-15   3: j+1, 16-31
+//     bf16: b0b1 = (k 2t..2t+1, n g)  b2b3 = (k 8+2t.., n g);  tf32: b0 = (k t, n g)  b1 = (k t+4, n g)
+//   C (16 x 8, float): c0, c1 = (g, 2t), (g, 2t+1);  c2, c3 = (g+8, 2t), (g+8, 2t+1).
+template <int P>
+struct TensorTile {
+    float acc[4][4][4];  // [m-tile][n-tile][c register]
+
+    __device__ void zero() {
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+#pragma unroll
+            for (int j = 0; j < 4; j++)
+#pragma unroll
+                for (int r = 0; r < 4; r++) acc[i][j][r] = 0.f;
+    }
+    __device__ void multiply(const unsigned char* a, const unsigned char* b) {
+        int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+        int wm = (warp & 1) * 64, wn = (warp >> 1) * 32;
+        // Row and byte column this lane addresses for ldmatrix (see the matrix numbering above):
+        // A: lanes 8..15 and 24..31 take rows 8-15; lanes 16..31 the second 16 bytes.
+        int a_row = wm + (lane & 7) + ((lane >> 3) & 1) * 8, a_col = (lane >> 4) * 16;
+        // B: lanes 16..31 take the next n-tile; lanes 8..15 and 24..31 the second 16 bytes.
+        int b_row = wn + (lane & 7) + (lane >> 4) * 8, b_col = ((lane >> 3) & 1) * 16;
+#pragma unroll
+        for (int step = 0; step < SLICE_BYTES / 32; step++) {
+            unsigned af[4][4], bf[4][2];
+#pragma unroll
+            for (int i = 0; i < 4; i++) ldmatrix_x4(af[i], a + (a_row + 16 * i) * PITCH + step * 32 + a_col);
+#pragma unroll
+            for (int j = 0; j < 4; j += 2) {
+                unsigned r[4];
+                ldmatrix_x4(r, b + (b_row + 8 * j) * PITCH + step * 32 + b_col);
+                bf[j][0] = r[0];
+                bf[j][1] = r[1];
+                bf[j + 1][0] = r[2];
+                bf[j + 1][1] = r[3];
+            }
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    if constexpr (P == PREC_BF16) mma_bf16(acc[i][j], af[i], bf[j][0], bf[j][1]);
+                    else mma_tf32(acc[i][j], af[i], bf[j][0], bf[j][1]);
+                }
+            }
+        }
+    }
+    template <class Out>
+    __device__ void store(const Out& out, int m0, int n0) const {
+        int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+        int g = lane >> 2, t = lane & 3;
+        int m = m0 + (warp & 1) * 64 + g, n = n0 + (warp >> 1) * 32 + 2 * t;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                out(m + 16 * i, n + 8 * j, acc[i][j][0]);
+                out(m + 16 * i, n + 8 * j + 1, acc[i][j][1]);
+                out(m + 16 * i + 8, n + 8 * j, acc[i][j][2]);
+                out(m + 16 * i + 8, n + 8 * j + 1, acc[i][j][3]);
+            }
+        }
+    }
+};
+
+template <int P> struct Tile : TensorTile<P> {};
+template <> struct Tile<PREC_FLOAT32> : SimtTile {};
+
+// The block's tile (m0, n0) from blockIdx.x: bands of GROUP tile rows, walked column by column,
+// so blocks running together share A rows and B columns in L2.
+__device__ __forceinline__ void tile_origin(int M, int N, int& m0, int& n0) {
+    int tiles_m = (M + TILE - 1) / TILE, tiles_n = (N + TILE - 1) / TILE;
+    int band = blockIdx.x / (GROUP * tiles_n), first = band * GROUP;
+    int rows = min(tiles_m - first, GROUP), local = blockIdx.x - band * GROUP * tiles_n;
+    m0 = (first + local % rows) * TILE;
+    n0 = (local / rows) * TILE;
+}
+
+// out(m, n, sum over k in [k_begin, k_end) of A[m, k] B[k, n]) for the tile at (m0, n0); blocks
+// of THREADS threads. k_begin is a multiple of the K-slice and k_end is K or one too (the
+// sources zero k >= K only), which the split-K callers guarantee.
+template <int P, class SrcA, class SrcB, class Out>
+__device__ void gemm_tile(const SrcA& a, const SrcB& b, const Out& out, int m0, int n0, int k_begin, int k_end) {
+    __shared__ __align__(16) unsigned char smem[SMEM_BYTES];
+    constexpr int SK = SLICE_K<P>;
+    OperandLoader<P, SrcA> la;
+    OperandLoader<P, SrcB> lb;
+    la.init(a, m0, threadIdx.x);
+    lb.init(b, n0, threadIdx.x);
+    Tile<P> tile;
+    tile.zero();
+    int slices = k_end > k_begin ? (k_end - k_begin + SK - 1) / SK : 0;
+    if (slices > 0) {
+        la.load(a, k_begin);
+        lb.load(b, k_begin);
+        la.store(smem);
+        lb.store(smem + OPERAND_BYTES);
+    }
+    __syncthreads();
+    for (int s = 0; s < slices; s++) {
+        unsigned char* cur = smem + (s & 1) * STAGE_BYTES;
+        unsigned char* next = smem + ((s + 1) & 1) * STAGE_BYTES;
+        bool more = s + 1 < slices;
+        if (more) {  // issue the next slice's global loads before multiplying this one
+            la.load(a, k_begin + (s + 1) * SK);
+            lb.load(b, k_begin + (s + 1) * SK);
+        }
+        tile.multiply(cur, cur + OPERAND_BYTES);
+        if (more) {  // the other stage was last read before the previous barrier
+            la.store(next);
+            lb.store(next + OPERAND_BYTES);
+        }
+        __syncthreads();
+    }
+    tile.store(out, m0, n0);
+}
+
+}  // namespace gemm

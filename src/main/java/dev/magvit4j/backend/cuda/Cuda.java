@@ -1,0 +1,88 @@
+package dev.magvit4j.backend.cuda;
+
+import jcuda.driver.CUresult;
+import jcuda.driver.JCudaDriver;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Whether CUDA can be used here, and the devices. The first question loads JCuda's driver
+ * binding (which needs {@code libcuda.so.1}, the NVIDIA driver) and calls {@code cuInit}; every
+ * failure on the way (no JCuda jar, no driver, no GPU, a build without kernels) becomes a
+ * {@link Status} with a one-line reason, never an exception at class load.
+ */
+public final class Cuda {
+
+    private Cuda() {}
+
+    /** available, or the reason why not; the device count when available. */
+    public record Status(boolean available, String reason, int deviceCount, int driverVersion) {
+        @Override
+        public String toString() {
+            if (!available) return "CUDA unavailable: " + reason;
+            return "CUDA driver " + driverVersion / 1000 + "." + driverVersion % 1000 / 10 + ", " + deviceCount + " device(s)";
+        }
+    }
+
+    private static Status status;
+    private static final List<CudaDevice> devices = new ArrayList<>();
+
+    public static synchronized Status status() {
+        if (status == null) status = probe();
+        return status;
+    }
+
+    public static boolean available() {
+        return status().available();
+    }
+
+    /** Device N, set up on first use; an error says why CUDA or that device is not usable. */
+    public static synchronized CudaDevice device(int index) {
+        Status s = status();
+        if (!s.available()) throw new CudaError(s + "; use --device cpu");
+        if (index >= s.deviceCount()) {
+            throw new CudaError("no device cuda:" + index + ": this machine has " + s.deviceCount() + " CUDA device(s) (cuda:0 to cuda:" + (s.deviceCount() - 1) + ")");
+        }
+        while (devices.size() <= index) devices.add(null);
+        if (devices.get(index) == null) devices.set(index, new CudaDevice(index));
+        return devices.get(index);
+    }
+
+    private static Status probe() {
+        if (Cuda.class.getResource("/kernels/copy.ptx") == null) {
+            return unavailable("this build of magvit4j has no GPU kernels (nvcc was not found when it was built)");
+        }
+        try {
+            JCudaDriver.setExceptionsEnabled(false);
+            int rc = JCudaDriver.cuInit(0);
+            if (rc == CUresult.CUDA_ERROR_NO_DEVICE) return unavailable("no CUDA GPU found");
+            if (rc != CUresult.CUDA_SUCCESS) return unavailable("cuInit failed with " + CUresult.stringFor(rc) + " (is the NVIDIA driver working? try nvidia-smi)");
+            int[] count = new int[1];
+            int[] version = new int[1];
+            JCudaDriver.cuDeviceGetCount(count);
+            JCudaDriver.cuDriverGetVersion(version);
+            if (count[0] == 0) return unavailable("no CUDA GPU found");
+            return new Status(true, "", count[0], version[0]);
+        } catch (UnsatisfiedLinkError e) {
+            return unavailable("the NVIDIA driver library libcuda.so.1 could not be loaded (no NVIDIA driver on this machine)");
+        } catch (LinkageError e) {
+            return unavailable("JCuda could not be loaded (" + e.getClass().getSimpleName() + ": " + firstLine(e.getMessage()) + ")");
+        }
+    }
+
+    private static Status unavailable(String reason) {
+        return new Status(false, reason, 0, 0);
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) return "";
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    /** Fails with a CudaError naming the call when rc is not CUDA_SUCCESS. */
+    static void check(int rc, String call) {
+        if (rc != CUresult.CUDA_SUCCESS) throw new CudaError("CUDA error " + CUresult.stringFor(rc) + " in " + call);
+    }
+}

@@ -1,0 +1,140 @@
+package dev.magvit4j.backend.cuda;
+
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUresult;
+
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemFree;
+
+/**
+ * A caching device allocator. cuMemAlloc and cuMemFree synchronise the device and cost tens of
+ * microseconds, far more than most kernels, so freed blocks are kept by size and handed out
+ * again. Sizes are rounded (512 B steps below 1 MiB, 1 MiB steps above) so blocks fit many
+ * requests; a cached block is reused for a request at least half its size.
+ *
+ * <p>Blocks come back when the garbage collector finds their tensor unreachable (a Cleaner;
+ * see {@link CudaStorage}). The collector does not see device memory, so when an allocation
+ * fails, the cache is released and a collection is asked for before giving up.
+ *
+ * <p>Reuse is safe without events because every kernel runs on the device's one stream, in
+ * order: work queued on a block before it was freed finishes before work queued after.
+ *
+ * <p>{@code -Dmagvit4j.cuda.poison=true} fills every new block with 0xFF bytes (NaN floats,
+ * -1 integers), so an output element a kernel forgets to write shows up in the tests.
+ */
+final class CudaAllocator {
+
+    static final boolean POISON = Boolean.getBoolean("magvit4j.cuda.poison");
+
+    private final CudaDevice device;
+    private final TreeMap<Long, ArrayDeque<CUdeviceptr>> cache = new TreeMap<>();
+    private long cachedBytes;
+    private long liveBytes;
+    private long peakLiveBytes;
+
+    CudaAllocator(CudaDevice device) {
+        this.device = device;
+    }
+
+    static long roundUp(long bytes) {
+        long b = Math.max(bytes, 1);
+        return b < (1 << 20) ? (b + 511) & ~511L : (b + (1 << 20) - 1) & ~((1L << 20) - 1);
+    }
+
+    /** A device block and its (rounded) size in bytes. */
+    record Block(CUdeviceptr pointer, long size) {}
+
+    /** A block of at least {@code bytes}. */
+    synchronized Block allocate(long bytes) {
+        long size = roundUp(bytes);
+        Block b = takeCached(size);
+        if (b == null) b = new Block(allocateFresh(size), size);
+        liveBytes += b.size();
+        peakLiveBytes = Math.max(peakLiveBytes, liveBytes);
+        if (POISON) device.memset(b.pointer(), b.size(), (byte) 0xFF);
+        return b;
+    }
+
+    /** Returns a block to the cache (called by the Cleaner thread, or directly). */
+    synchronized void release(Block b) {
+        liveBytes -= b.size();
+        cache.computeIfAbsent(b.size(), k -> new ArrayDeque<>()).push(b.pointer());
+        cachedBytes += b.size();
+    }
+
+    private Block takeCached(long size) {
+        Map.Entry<Long, ArrayDeque<CUdeviceptr>> e = cache.ceilingEntry(size);
+        if (e == null || e.getKey() > 2 * size) return null;
+        CUdeviceptr p = e.getValue().pop();
+        if (e.getValue().isEmpty()) cache.remove(e.getKey());
+        cachedBytes -= e.getKey();
+        return new Block(p, e.getKey());
+    }
+
+    private CUdeviceptr allocateFresh(long size) {
+        device.bind();
+        CUdeviceptr p = new CUdeviceptr();
+        int rc = cuMemAlloc(p, size);
+        if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+            // Free what the cache holds, then what the collector can find, and try again.
+            emptyCache();
+            rc = cuMemAlloc(p, size);
+            if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+                collectGarbage();
+                emptyCache();
+                rc = cuMemAlloc(p, size);
+            }
+        }
+        if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+            throw new CudaError("out of GPU memory on cuda:" + device.index + " allocating " + mib(size) + " (live tensors hold " + mib(liveBytes)
+                    + " of " + mib(device.totalMemory) + "); use a smaller batch or image size");
+        }
+        Cuda.check(rc, "cuMemAlloc(" + size + " bytes)");
+        return p;
+    }
+
+    /** Frees every cached block back to the driver. */
+    synchronized void emptyCache() {
+        device.bind();
+        for (ArrayDeque<CUdeviceptr> q : cache.values()) {
+            for (CUdeviceptr p : q) Cuda.check(cuMemFree(p), "cuMemFree");
+        }
+        cache.clear();
+        cachedBytes = 0;
+    }
+
+    /** Runs the collector and gives the Cleaner a moment to return unreachable blocks. */
+    private void collectGarbage() {
+        long before = liveBytes;
+        System.gc();
+        // Cleaner actions run on their own thread and need this lock: wait outside it.
+        for (int i = 0; i < 20 && liveBytes == before; i++) {
+            try {
+                wait(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    synchronized long liveBytes() {
+        return liveBytes;
+    }
+
+    synchronized long peakLiveBytes() {
+        return peakLiveBytes;
+    }
+
+    synchronized long cachedBytes() {
+        return cachedBytes;
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.1f MiB", bytes / 1048576.0);
+    }
+}

@@ -1,0 +1,138 @@
+package dev.magvit4j.backend.cuda;
+
+import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Shape;
+import dev.magvit4j.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Objects;
+
+import static dev.magvit4j.backend.cuda.CudaTensors.*;
+
+/**
+ * Batched matrix multiply with broadcast batch dims. Kernels: kernels/matmul.cu on the tile
+ * machinery of kernels/gemm.cuh; in FLOAT32, cuBLAS instead where it loads ({@link CudaBlas}).
+ * CPU: CpuMatmul. Operands whose last two dims are row-major or transposed are read in place.
+ */
+public final class CudaMatmul {
+
+    private CudaMatmul() {}
+
+    /**
+     * How matmuls and convolutions multiply: FLOAT32 on the CUDA cores (strict, the default), or
+     * on the tensor cores with inputs rounded to TF32 or BF16 and float32 accumulation. Set with
+     * {@link #setPrecision} or {@code -Dmagvit4j.cuda.matmul=float32|tf32|bf16}.
+     */
+    public enum Precision {
+        FLOAT32("f32"), TF32("tf32"), BF16("bf16");
+
+        /** The kernels' name suffix; the ordinal is gemm.cuh's Precision code. */
+        final String suffix;
+
+        Precision(String suffix) {
+            this.suffix = suffix;
+        }
+    }
+
+    private static volatile Precision precision = fromProperty(System.getProperty("magvit4j.cuda.matmul", "float32"));
+
+    public static Precision precision() {
+        return precision;
+    }
+
+    public static void setPrecision(Precision p) {
+        precision = Objects.requireNonNull(p);
+    }
+
+    private static Precision fromProperty(String v) {
+        return switch (v.toLowerCase(Locale.ROOT)) {
+            case "float32", "fp32", "f32" -> Precision.FLOAT32;
+            case "tf32" -> Precision.TF32;
+            case "bf16", "bfloat16" -> Precision.BF16;
+            default -> throw new IllegalArgumentException("-Dmagvit4j.cuda.matmul=" + v + ": expected float32, tf32 or bf16");
+        };
+    }
+
+    /** gemm.cuh: output tile side and threads per block; k per K-slice at most; blocks per grid column. */
+    static final int TILE = 128, GEMM_THREADS = 256;
+    private static final int SLICE_K = 32;
+    private static final int MAX_GRID_Y = 65535;
+    /** The least k a split gets. */
+    private static final int MIN_SPLIT_K = 256;
+
+    static Tensor matmul(CudaBackend be, Tensor a, Tensor b, Tensor bias) {
+        int[] as = a.shapeRef(), bs = b.shapeRef();
+        if (as.length < 2 || bs.length < 2) {
+            throw new IllegalArgumentException("matmul needs tensors of rank >= 2, got " + Shape.str(as) + " and " + Shape.str(bs));
+        }
+        int m = as[as.length - 2], k = as[as.length - 1], kb = bs[bs.length - 2], n = bs[bs.length - 1];
+        if (k != kb) {
+            throw new IllegalArgumentException("matmul of " + Shape.str(as) + " by " + Shape.str(bs) + ": inner dimensions " + k + " and " + kb + " differ");
+        }
+        if (bias != null && (bias.dim() != 1 || bias.size(0) != n || bias.dtype() != DType.FLOAT32)) {
+            throw new IllegalArgumentException("bias of shape " + Shape.str(bias.shapeRef()) + " (" + bias.dtype() + ") for a product with " + n + " float32 columns");
+        }
+        a = gemmOperand(a);
+        b = gemmOperand(b);
+        int[] batch = Shape.broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
+        Tensor out = be.empty(DType.FLOAT32, Shape.concat(batch, m, n));
+        if (out.numel() == 0) return out;
+        bias = contiguous(bias);
+        int[] ast = a.stridesRef(), bst = b.stridesRef();
+        int aRs = ast[ast.length - 2], aCs = ast[ast.length - 1], bRs = bst[bst.length - 2], bCs = bst[bst.length - 1];
+        int[] aBatch = layout(batch, batchStrides(a, batch), 0), bBatch = layout(batch, batchStrides(b, batch), 0);
+        int count = Shape.numel(batch);
+        if (precision == Precision.FLOAT32 && CudaBlas.matmul(be, out, a, b, bias, m, n, k, aRs, aCs, bRs, bCs, aBatch, bBatch, count)) return out;
+
+        // Kernel matmul_<precision>_<A major><B major>: A "k" when k is its contiguous direction, else
+        // "m"; B "k" when k is (a transposed view such as Wᵀ), else "n".
+        String kernel = "matmul_" + precision.suffix + (aCs == 1 || aRs != 1 ? "k" : "m") + (bRs == 1 && bCs != 1 ? "k" : "n");
+        long tiles = (long) ceilDiv(m, TILE) * ceilDiv(n, TILE);
+        int kSplit = kPerSplit(be, tiles * count, k), splits = Math.max(1, ceilDiv(k, kSplit));
+        Tensor target = splits == 1 ? out : be.empty(DType.FLOAT32, splits * out.numel());
+        for (int base = 0; base < count; base += MAX_GRID_Y) {
+            be.device.launch("matmul", kernel, (int) tiles, Math.min(MAX_GRID_Y, count - base), splits, GEMM_THREADS, 0,
+                    ptr(target), ptr(a), ptr(b), ptrOrNull(splits == 1 ? bias : null), m, n, k, aRs, aCs, bRs, bCs, aBatch, bBatch, base, kSplit, (long) out.numel());
+        }
+        if (splits > 1) reduceSplits(be, target, splits, out, bias, n);
+        return out;
+    }
+
+    /**
+     * k per split for a GEMM of {@code blocks} output tiles over k: all of k (one split) unless the
+     * tiles alone leave multiprocessors idle (few outputs, long k, as in weight gradients); then
+     * about two blocks per multiprocessor, a multiple of the K-slice and at least MIN_SPLIT_K each.
+     */
+    static int kPerSplit(CudaBackend be, long blocks, int k) {
+        int sms = be.device.multiprocessors;
+        long splits = blocks >= sms ? 1 : Math.min((2L * sms + blocks - 1) / blocks, k / MIN_SPLIT_K);
+        if (splits <= 1) return Math.max(k, 1);
+        return ceilDiv(ceilDiv(k, (int) splits), SLICE_K) * SLICE_K;
+    }
+
+    /** out = the sum of the splits' partial products parts [splits, out.numel()] (+ bias[n] per row of n). */
+    static void reduceSplits(CudaBackend be, Tensor parts, int splits, Tensor out, Tensor bias, int n) {
+        int count = out.numel();
+        be.device.launch("matmul", "splitk_reduce", blocks(be, count, THREADS), 1, 1, THREADS, 0,
+                ptr(out), ptr(parts), ptrOrNull(bias), splits, (long) count, count, n);
+    }
+
+    /** t itself when its last two dims have a unit stride (row-major or transposed), else a contiguous copy. */
+    private static Tensor gemmOperand(Tensor t) {
+        if (t.dtype() != DType.FLOAT32) throw new IllegalArgumentException("matmul needs float32 tensors, got " + t.dtype());
+        int[] st = t.stridesRef(), sh = t.shapeRef();
+        int r = st.length;
+        boolean unitCol = st[r - 1] == 1 || sh[r - 1] == 1, unitRow = st[r - 2] == 1 || sh[r - 2] == 1;
+        return unitCol || unitRow ? t : contiguous(t);
+    }
+
+    /** t's strides over the broadcast batch dims (0 where t has size 1 or lacks the dim). */
+    private static int[] batchStrides(Tensor t, int[] batch) {
+        int[] sh = t.shapeRef(), st = t.stridesRef();
+        int[] out = new int[batch.length];
+        int lead = batch.length - (sh.length - 2);
+        for (int d = 0; d < sh.length - 2; d++) out[lead + d] = sh[d] == 1 ? 0 : st[d];
+        return out;
+    }
+}

@@ -1,0 +1,183 @@
+package dev.magvit4j.backend.cuda;
+
+import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Shape;
+import dev.magvit4j.tensor.Tensor;
+
+import static dev.magvit4j.backend.cuda.CudaTensors.*;
+
+/**
+ * GroupNorm (affine tables null, [C] or [B, C]; optional fused silu) and RMSNorm, forward and
+ * backward. Kernels: kernels/norm.cu. CPU: CpuNorm, whose formulas the kernels mirror.
+ *
+ * <p>GroupNorm statistics are a two-kernel reduction: one block per chunk of {@link #CHUNK}
+ * floats of a group (chunk mean and squared deviations), then one block per group combining
+ * the chunks exactly; so batch 1 still fills the GPU.
+ */
+final class CudaNorm {
+
+    private CudaNorm() {}
+
+    private static final String M = "norm";
+    /** Floats per block of the chunked reductions (GN_CHUNK in norm.cu). */
+    private static final int CHUNK = 2048;
+    /** Rows per partial sum of RMSNorm's weight gradient (RMS_ROWS in norm.cu, ROWS_PER_PARTIAL in CpuNorm). */
+    private static final int RMS_ROWS = 64;
+    /** Threads of the per-group and per-chunk blocks (GN_THREADS in norm.cu). */
+    private static final int GN_THREADS = 256;
+    /** The most blocks along a grid's y dimension. */
+    private static final int MAX_GRID_Y = 65535;
+
+    private static void checkAffine(Tensor t, String name, int batch, int channels) {
+        if (t == null) return;
+        boolean ok = (t.dim() == 1 && t.size(0) == channels) || (t.dim() == 2 && t.size(0) == batch && t.size(1) == channels);
+        if (!ok) {
+            throw new IllegalArgumentException("group norm " + name + " of shape " + Shape.str(t.shapeRef()) + " must be [" + channels + "] or [" + batch + ", " + channels + "]");
+        }
+    }
+
+    /** A contiguous float32 version of t, or null for null. */
+    private static Tensor dense(Tensor t) {
+        return t == null ? null : contiguousFloat(t);
+    }
+
+    /** 1 for a [B, C] affine table (one row per sample), 0 for [C] or none. */
+    private static int perSample(Tensor table) {
+        return table != null && table.dim() == 2 ? 1 : 0;
+    }
+
+    /**
+     * 4 when rows of {@code len} floats of these contiguous tensors may move as float4 (len a
+     * multiple of 4 and every tensor 16-byte aligned), else 1: the V of the kernels' _v4 / _v1.
+     */
+    private static int vector(int len, Tensor... ts) {
+        if (len % 4 != 0) return 1;
+        for (Tensor t : ts) if (t.offset() % 4 != 0) return 1;
+        return 4;
+    }
+
+    /** Chunks of CHUNK floats covering len, at least one (an empty group still gets its NaN statistics, as on the CPU). */
+    private static int chunks(int len) {
+        int c = Math.max(1, ceilDiv(len, CHUNK));
+        if (c > MAX_GRID_Y) throw new IllegalArgumentException("group norm: " + len + " elements per group or channel exceed the kernels' limit of " + (long) MAX_GRID_Y * CHUNK);
+        return c;
+    }
+
+    static Tensor[] groupNorm(CudaBackend be, Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu) {
+        int[] shape = x.shapeRef();
+        if (shape.length < 2) throw new IllegalArgumentException("group norm needs [B, C, ...], got " + Shape.str(shape));
+        int batch = shape[0], channels = shape[1];
+        if (groups <= 0 || channels % groups != 0) {
+            throw new IllegalArgumentException("group norm: " + channels + " channels cannot be split into " + groups + " groups");
+        }
+        checkAffine(scale, "scale", batch, channels);
+        checkAffine(shift, "shift", batch, channels);
+        x = dense(x);
+        scale = dense(scale);
+        shift = dense(shift);
+        int hw = x.numel() / Math.max(1, batch * channels), n = channels / groups * hw, rows = batch * groups;
+        Tensor y = be.empty(DType.FLOAT32, shape);
+        Tensor mean = be.empty(DType.FLOAT32, batch, groups), rstd = be.empty(DType.FLOAT32, batch, groups);
+        if (rows == 0) return new Tensor[] {y, mean, rstd};
+        int v = vector(hw, x), chunks = chunks(n);
+        // Chunk statistics, then per group: mean, rstd and the (a, b) of y = x·a + b per (sample, channel).
+        Tensor partial = be.empty(DType.FLOAT32, rows, chunks, 2);
+        be.device.launch(M, "gn_chunk_stats_v" + v, rows, chunks, 1, GN_THREADS, 0, ptr(x), n, ptr(partial));
+        Tensor coef = be.empty(DType.FLOAT32, batch, channels, 2);
+        be.device.launch(M, "gn_stats", rows, 1, 1, GN_THREADS, 0, ptr(partial), chunks, n, eps, groups, channels,
+                ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptr(mean), ptr(rstd), ptr(coef));
+        int packs = x.numel() / v;
+        be.device.launch(M, "gn_apply_v" + v, blocks(be, packs, THREADS), 1, 1, THREADS, 0, ptr(x), ptr(coef), hw, packs, silu ? 1 : 0, ptr(y));
+        return new Tensor[] {y, mean, rstd};
+    }
+
+    static Tensor[] groupNormBackward(CudaBackend be, Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, Tensor shift, boolean silu) {
+        int[] shape = x.shapeRef();
+        if (shape.length < 2 || groups <= 0 || shape[1] % groups != 0) {
+            throw new IllegalArgumentException("group norm backward: x of shape " + Shape.str(shape) + " cannot be split into " + groups + " groups");
+        }
+        int batch = shape[0], channels = shape[1];
+        if (!Shape.sameShape(dy.shapeRef(), shape)) {
+            throw new IllegalArgumentException("group norm backward: dy of shape " + Shape.str(dy.shapeRef()) + " for x of shape " + Shape.str(shape));
+        }
+        if (mean.numel() != batch * groups || rstd.numel() != batch * groups) {
+            throw new IllegalArgumentException("group norm backward: mean " + Shape.str(mean.shapeRef()) + " and rstd " + Shape.str(rstd.shapeRef()) + " must hold " + batch + " x " + groups + " statistics");
+        }
+        checkAffine(scale, "scale", batch, channels);
+        checkAffine(shift, "shift", batch, channels);
+        x = dense(x);
+        dy = dense(dy);
+        mean = dense(mean);
+        rstd = dense(rstd);
+        scale = dense(scale);
+        shift = dense(shift);
+        int hw = x.numel() / Math.max(1, batch * channels), rows = batch * channels;
+        Tensor dx = be.empty(DType.FLOAT32, shape);
+        Tensor dscale = scale == null ? null : be.empty(DType.FLOAT32, batch, channels);
+        Tensor dshift = shift == null ? null : be.empty(DType.FLOAT32, batch, channels);
+        if (rows == 0) return new Tensor[] {dx, dscale, dshift};
+        int v = vector(hw, x, dy), chunks = chunks(hw);
+        // The forward's (a, b) per (sample, channel), to recompute silu's input.
+        Tensor coef = be.empty(DType.FLOAT32, rows, 2);
+        be.device.launch(M, "gn_coefficients", blocks(be, rows, THREADS), 1, 1, THREADS, 0, ptr(mean), ptr(rstd), rows, groups, channels,
+                ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptr(coef));
+        // Per (sample, channel) chunk: Σ g and Σ g·(x - mean); per group: the affine gradients and dx's coefficients.
+        Tensor partial = be.empty(DType.FLOAT32, rows, chunks, 2);
+        be.device.launch(M, "gn_backward_rows_v" + v, rows, chunks, 1, GN_THREADS, 0, ptr(dy), ptr(x), ptr(coef), ptr(mean), hw, groups, channels,
+                silu ? 1 : 0, ptr(partial));
+        Tensor bcoef = be.empty(DType.FLOAT32, rows, 4);
+        be.device.launch(M, "gn_backward_groups", batch * groups, 1, 1, GN_THREADS, 0, ptr(partial), chunks, ptr(mean), ptr(rstd), groups, channels, hw,
+                ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptrOrNull(dscale), ptrOrNull(dshift), ptr(bcoef));
+        int packs = x.numel() / v;
+        be.device.launch(M, "gn_backward_dx_v" + v, blocks(be, packs, THREADS), 1, 1, THREADS, 0, ptr(dy), ptr(x), ptr(bcoef), hw, packs, silu ? 1 : 0, ptr(dx));
+        return new Tensor[] {dx, dscale, dshift};
+    }
+
+    /** Threads of a block that owns one row of d floats moved V at a time: a warp multiple, at most 256. */
+    private static int rowThreads(int d, int v) {
+        return Math.min(256, Math.max(32, (d / v + 31) / 32 * 32));
+    }
+
+    static Tensor[] rmsNorm(CudaBackend be, Tensor x, Tensor weight, float eps) {
+        int d = x.size(-1);
+        if (weight.dim() != 1 || weight.size(0) != d) {
+            throw new IllegalArgumentException("rms norm weight of shape " + Shape.str(weight.shapeRef()) + " for rows of " + d);
+        }
+        x = dense(x);
+        weight = dense(weight);
+        int rows = x.numel() / Math.max(d, 1);
+        Tensor y = be.empty(DType.FLOAT32, x.shapeRef());
+        Tensor rstd = be.empty(DType.FLOAT32, Shape.reduced(x.shapeRef(), new int[] {x.dim() - 1}, false));
+        if (rows == 0) return new Tensor[] {y, rstd};
+        int v = vector(d, x, weight);
+        be.device.launch(M, "rms_forward_v" + v, rows, 1, 1, rowThreads(d, v), 0, ptr(x), ptr(weight), d, eps, ptr(y), ptr(rstd));
+        return new Tensor[] {y, rstd};
+    }
+
+    static Tensor[] rmsNormBackward(CudaBackend be, Tensor dy, Tensor x, Tensor weight, Tensor rstd) {
+        int d = x.size(-1);
+        if (!Shape.sameShape(dy.shapeRef(), x.shapeRef()) || weight.dim() != 1 || weight.size(0) != d || rstd.numel() * d != x.numel()) {
+            throw new IllegalArgumentException("rms norm backward: dy " + Shape.str(dy.shapeRef()) + ", weight " + Shape.str(weight.shapeRef())
+                    + " and rstd " + Shape.str(rstd.shapeRef()) + " do not fit x " + Shape.str(x.shapeRef()));
+        }
+        x = dense(x);
+        dy = dense(dy);
+        weight = dense(weight);
+        rstd = dense(rstd);
+        int rows = x.numel() / Math.max(d, 1);
+        Tensor dx = be.empty(DType.FLOAT32, x.shapeRef());
+        Tensor dw = be.empty(DType.FLOAT32, d);
+        if (rows == 0) {
+            be.fill(dw, 0);
+            return new Tensor[] {dx, dw};
+        }
+        int v = vector(d, x, dy, weight);
+        be.device.launch(M, "rms_backward_dx_v" + v, rows, 1, 1, rowThreads(d, v), 0, ptr(dy), ptr(x), ptr(weight), ptr(rstd), d, ptr(dx));
+        // dw: partial sums over fixed blocks of rows, then the blocks in order (CpuNorm's grouping).
+        int rowBlocks = ceilDiv(rows, RMS_ROWS);
+        Tensor partial = be.empty(DType.FLOAT32, rowBlocks, d);
+        be.device.launch(M, "rms_dweight_partial", rowBlocks, ceilDiv(d, THREADS), 1, THREADS, 0, ptr(dy), ptr(x), ptr(rstd), rows, d, ptr(partial));
+        be.device.launch(M, "rms_dweight_sum", blocks(be, d, THREADS), 1, 1, THREADS, 0, ptr(partial), rowBlocks, d, ptr(dw));
+        return new Tensor[] {dx, dw};
+    }
+}

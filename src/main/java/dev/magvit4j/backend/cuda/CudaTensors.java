@@ -1,0 +1,123 @@
+package dev.magvit4j.backend.cuda;
+
+import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Shape;
+import dev.magvit4j.tensor.Tensor;
+
+/** What the kernel wrappers share: device addresses, the Layout struct, grid sizes. */
+final class CudaTensors {
+
+    private CudaTensors() {}
+
+    /** Kernels' Layout struct (common.cuh): rank, offset, shape[8], stride[8]. */
+    static final int MAX_DIMS = 8;
+    static final int THREADS = 256;
+
+    static CudaStorage storage(Tensor t) {
+        if (!(t.storage() instanceof CudaStorage s)) {
+            throw new IllegalArgumentException("expected a tensor on a CUDA device, got one on " + t.device());
+        }
+        return s;
+    }
+
+    /** The address of the tensor's first element (storage base + offset). */
+    static CudaPtr ptr(Tensor t) {
+        if (t == null) return null;
+        CudaStorage s = storage(t);
+        return new CudaPtr(s.pointer.withByteOffset((long) t.offset() * t.dtype().bytes), t.dtype() + Shape.str(t.shapeRef()));
+    }
+
+    /** The address of the tensor's storage (its offset goes in its {@link #layout}). */
+    static CudaPtr base(Tensor t) {
+        CudaStorage s = storage(t);
+        return new CudaPtr(s.pointer, t.dtype() + Shape.str(t.shapeRef()) + " storage");
+    }
+
+    /** Like {@link #ptr}, but a null tensor gives a null address (optional kernel inputs). */
+    static CudaPtr ptrOrNull(Tensor t) {
+        return t == null ? new CudaPtr(new jcuda.driver.CUdeviceptr(), "null") : ptr(t);
+    }
+
+    /** DType codes of common.cuh. */
+    static int code(DType d) {
+        return d.ordinal();
+    }
+
+    /** The Layout struct of a view, with adjacent dims merged where the strides allow. */
+    static int[] layout(Tensor t) {
+        return layout(t.shapeRef(), t.stridesRef(), t.offset());
+    }
+
+    /**
+     * The Layout of t broadcast to outShape (NumPy rules: missing leading dims and size-1 dims
+     * get stride 0), so a kernel indexes it by the output's linear index.
+     */
+    static int[] broadcastLayout(Tensor t, int[] outShape) {
+        int r = outShape.length, tr = t.dim();
+        int[] strides = new int[r];
+        for (int i = 0; i < r; i++) {
+            int ti = i - (r - tr);
+            strides[i] = ti < 0 || t.shapeRef()[ti] == 1 ? 0 : t.stridesRef()[ti];
+        }
+        return layout(outShape, strides, t.offset());
+    }
+
+    static int[] layout(int[] shape, int[] strides, int offset) {
+        // Merge dim i into i+1 when stepping through i is the same as through i+1 (stride[i] ==
+        // shape[i+1] * stride[i+1]); drop size-1 dims. Most views collapse to one or two dims.
+        int[] sh = new int[shape.length];
+        int[] st = new int[shape.length];
+        int n = 0;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] == 1) continue;
+            if (n > 0 && st[n - 1] == shape[i] * strides[i]) {
+                sh[n - 1] *= shape[i];
+                st[n - 1] = strides[i];
+            } else {
+                sh[n] = shape[i];
+                st[n] = strides[i];
+                n++;
+            }
+        }
+        if (n > MAX_DIMS) {
+            throw new IllegalArgumentException("a view of shape " + Shape.str(shape) + " and strides " + Shape.str(strides)
+                    + " has more than " + MAX_DIMS + " non-mergeable dims; call contiguous() first");
+        }
+        int[] l = new int[2 + 2 * MAX_DIMS];
+        l[0] = n;
+        l[1] = offset;
+        for (int i = 0; i < MAX_DIMS; i++) {
+            l[2 + i] = i < n ? sh[i] : 1;
+            l[2 + MAX_DIMS + i] = i < n ? st[i] : 0;
+        }
+        return l;
+    }
+
+    /** Blocks for a grid-stride loop over n elements: enough to fill the GPU, no more. */
+    static int blocks(CudaBackend be, long n, int threads) {
+        long need = (n + threads - 1) / threads;
+        return (int) Math.max(1, Math.min(need, (long) be.device.multiprocessors * 32));
+    }
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    /** t itself when contiguous, else a contiguous copy on the same device. */
+    static Tensor contiguous(Tensor t) {
+        if (t == null || t.isContiguous()) return t;
+        CudaBackend be = (CudaBackend) t.backend();
+        Tensor out = be.empty(t.dtype(), t.shapeRef());
+        CudaCopy.copy(be, t, out);
+        return out;
+    }
+
+    /** A float32 contiguous version of t (integer and bool tensors are converted). */
+    static Tensor contiguousFloat(Tensor t) {
+        if (t.dtype() == DType.FLOAT32) return contiguous(t);
+        CudaBackend be = (CudaBackend) t.backend();
+        Tensor out = be.empty(DType.FLOAT32, t.shapeRef());
+        CudaCopy.copy(be, t, out);
+        return out;
+    }
+}
