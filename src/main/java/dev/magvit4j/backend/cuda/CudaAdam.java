@@ -2,13 +2,23 @@ package dev.magvit4j.backend.cuda;
 
 import dev.magvit4j.tensor.Tensor;
 
-/** PLACEHOLDER: replaced by the real kernels wrapper. */
+import static dev.magvit4j.backend.cuda.CudaTensors.*;
+
+/** One fused Adam / AdamW step in place. Kernel: kernels/pointwise.cu. CPU: CpuAdam (same formula). */
 final class CudaAdam {
 
     private CudaAdam() {}
 
     static void step(CudaBackend be, Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
-                         float weightDecay, boolean decoupled, long step) {
-        throw new UnsupportedOperationException("CudaAdam.step is not written yet");
+                     float weightDecay, boolean decoupled, long step) {
+        for (Tensor t : new Tensor[] {param, m, v}) {
+            if (!t.isContiguous()) throw new IllegalArgumentException("adam updates contiguous tensors in place");
+        }
+        float bc1 = (float) (1 - Math.pow(beta1, step)), bc2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
+        float stepSize = lr / bc1, decay = decoupled ? 1f - lr * weightDecay : 1f, l2 = decoupled ? 0f : weightDecay;
+        int n = param.numel();
+        if (n == 0) return;
+        be.device.launch("pointwise", "adam_step", blocks(be, n, THREADS), 1, 1, THREADS, 0,
+                ptr(param), ptr(contiguous(grad)), ptr(m), ptr(v), n, beta1, beta2, eps, stepSize, bc2Sqrt, decay, l2);
     }
 }

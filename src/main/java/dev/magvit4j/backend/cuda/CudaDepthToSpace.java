@@ -1,13 +1,39 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
-/** PLACEHOLDER: replaced by the real kernels wrapper. */
+import static dev.magvit4j.backend.cuda.CudaTensors.*;
+
+/** DCR depth-to-space (SPEC.md section 1) and space-to-depth. Kernel: kernels/pointwise.cu. CPU: CpuDepthToSpace. */
 final class CudaDepthToSpace {
 
     private CudaDepthToSpace() {}
 
-    static Tensor apply(CudaBackend be, Tensor x, int block, boolean inverse) {
-        throw new UnsupportedOperationException("CudaDepthToSpace.apply is not written yet");
+    static Tensor apply(CudaBackend be, Tensor x, int r, boolean inverse) {
+        int[] s = x.shapeRef();
+        if (s.length != 4 || r < 1) throw new IllegalArgumentException("depth-to-space needs [B, C, H, W] and block >= 1, got " + Shape.str(s) + " block " + r);
+        int[] outShape;
+        if (inverse) {
+            if (s[2] % r != 0 || s[3] % r != 0) {
+                throw new IllegalArgumentException("space-to-depth of " + Shape.str(s) + ": height and width must be multiples of " + r);
+            }
+            outShape = new int[] {s[0], s[1] * r * r, s[2] / r, s[3] / r};
+        } else {
+            if (s[1] % (r * r) != 0) {
+                throw new IllegalArgumentException("depth-to-space of " + Shape.str(s) + ": channels must be a multiple of " + (r * r));
+            }
+            outShape = new int[] {s[0], s[1] / (r * r), s[2] * r, s[3] * r};
+        }
+        // The kernel walks the wide side; its geometry is given in deep terms (C, h, w).
+        int[] deep = inverse ? outShape : s;
+        int n = x.numel();
+        Tensor out = be.empty(DType.FLOAT32, outShape);
+        if (n > 0) {
+            be.device.launch("pointwise", "depth_to_space", blocks(be, n, THREADS), 1, 1, THREADS, 0,
+                    ptr(out), ptr(contiguous(x)), n, deep[1] / (r * r), deep[2], deep[3], r, inverse ? 1 : 0);
+        }
+        return out;
     }
 }

@@ -1,13 +1,32 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
-/** PLACEHOLDER: replaced by the real kernels wrapper. */
+import static dev.magvit4j.backend.cuda.CudaTensors.*;
+
+/** Rotary embedding on interleaved pairs. Kernel: kernels/pointwise.cu. CPU: CpuRope. */
 final class CudaRope {
 
     private CudaRope() {}
 
     static Tensor rope(CudaBackend be, Tensor x, Tensor cos, Tensor sin, boolean inverse) {
-        throw new UnsupportedOperationException("CudaRope.rope is not written yet");
+        int[] s = x.shapeRef();
+        if (s.length < 2 || s[s.length - 1] % 2 != 0) {
+            throw new IllegalArgumentException("rope needs x [..., T, D] with even D, got " + Shape.str(s));
+        }
+        int t = s[s.length - 2], half = s[s.length - 1] / 2;
+        int[] tableShape = {t, half};
+        if (!java.util.Arrays.equals(cos.shapeRef(), tableShape) || !java.util.Arrays.equals(sin.shapeRef(), tableShape)) {
+            throw new IllegalArgumentException("rope tables must be " + Shape.str(tableShape) + " for x " + Shape.str(s) + ", got cos " + Shape.str(cos.shapeRef()) + " and sin " + Shape.str(sin.shapeRef()));
+        }
+        Tensor out = be.empty(DType.FLOAT32, s);
+        int pairs = x.numel() / 2;
+        if (pairs > 0) {
+            be.device.launch("pointwise", "rope", blocks(be, pairs, THREADS), 1, 1, THREADS, 0,
+                    ptr(out), ptr(contiguous(x)), ptr(contiguous(cos)), ptr(contiguous(sin)), pairs, t, half, inverse ? -1f : 1f);
+        }
+        return out;
     }
 }
