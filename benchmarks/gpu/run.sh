@@ -4,6 +4,9 @@
 #
 #   bash benchmarks/gpu/run.sh [tests] [bench] [peer]     (default: all three, in that order)
 #
+# The bench and peer phases need benchmarks/gpu/bench.sh and peer.sh, which are not written yet
+# (issue 5); until then those phases say so in the report.
+#
 # tests: the backend conformance suite (every op against the CPU, on poisoned memory, each
 #        launch synchronised so a fault names its kernel) and the golden cases on cuda:0.
 # bench: ./magvit4j bench on cuda:0: kernel bandwidths against the copy bandwidth, matmul in
@@ -51,11 +54,13 @@ for phase in "${phases[@]}"; do
       ;;
     bench)
       echo "[gpu] bench"
-      bash benchmarks/gpu/bench.sh "$java" "$g" "$out" >> "$report" 2>&1
+      if [ -f benchmarks/gpu/bench.sh ]; then bash benchmarks/gpu/bench.sh "$java" "$g" "$out" >> "$report" 2>&1
+      else printf '\n## Bench\n\nbenchmarks/gpu/bench.sh is not written yet (issue 5).\n' >> "$report"; fi
       ;;
     peer)
       echo "[gpu] PyTorch peer"
-      bash benchmarks/gpu/peer.sh "$g" "$out" >> "$report" 2>&1
+      if [ -f benchmarks/gpu/peer.sh ]; then bash benchmarks/gpu/peer.sh "$g" "$out" >> "$report" 2>&1
+      else printf '\n## PyTorch peer\n\nbenchmarks/gpu/peer.sh is not written yet (issue 5).\n' >> "$report"; fi
       ;;
     *) echo "unknown phase '$phase' (tests, bench, peer)" >&2; exit 2 ;;
   esac
