@@ -242,15 +242,15 @@ __device__ void conv_backward_weight(float* out, const float* dy, const float* x
 }
 
 #define CONV_KERNELS(prec, P)                                                                                    \
-    extern "C" __global__ void __launch_bounds__(THREADS)                                                       \
+    extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS<P>)                                                       \
         conv_forward_##prec(float* y, const float* x, const float* w, const float* bias, ConvGeom g) {          \
         conv_forward<P>(y, x, w, bias, g);                                                                       \
     }                                                                                                            \
-    extern "C" __global__ void __launch_bounds__(THREADS)                                                       \
+    extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS<P>)                                                       \
         conv_backward_input_##prec(float* dx, const float* dy, const float* w, ConvGeom g) {                    \
         conv_backward_input<P>(dx, dy, w, g);                                                                    \
     }                                                                                                            \
-    extern "C" __global__ void __launch_bounds__(THREADS) conv_backward_weight_##prec(                          \
+    extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS<P>) conv_backward_weight_##prec(                          \
         float* out, const float* dy, const float* x, ConvGeom g, int k_split, long long split_stride) {         \
         conv_backward_weight<P>(out, dy, x, g, k_split, split_stride);                                           \
     }

@@ -39,6 +39,10 @@ constexpr int SMEM_BYTES = 2 * STAGE_BYTES;     // double buffered: 40 KiB
 // k per 16-byte chunk: 4 floats (FLOAT32, TF32) or 8 bf16. A K-slice is 4 chunks.
 template <int P> constexpr int RUN = P == PREC_BF16 ? 8 : 4;
 template <int P> constexpr int SLICE_K = 4 * RUN<P>;
+// Blocks per multiprocessor the kernels are built for (__launch_bounds__): two on the tensor
+// cores (registers capped at 128, 16 warps to hide the global loads), one for FLOAT32, whose
+// 8 x 8 accumulators and float4 fragments need about 250 registers.
+template <int P> constexpr int MIN_BLOCKS = P == PREC_FLOAT32 ? 1 : 2;
 
 // ------------------------------------------------------------------ PTX (BEGIN PTX)
 // The only inline assembly: conversions, ldmatrix and the two mma shapes (PTX ISA 9.7.14).
@@ -108,25 +112,25 @@ struct StridedSrc {
     int rows, K, rs, cs;
 
     struct Row {
-        const float* p;  // the row's first element; null past the last row
+        int at;  // offset of the row's first element; -1 past the last row
     };
     __device__ Row row(int r) const {
-        return {r < rows ? p + r * rs : nullptr};
+        return {r < rows ? r * rs : -1};
     }
     template <int N>
     __device__ void load(const Row& r, int k, float (&v)[N]) const {
-        if (KMAJOR && r.p && cs == 1 && k + N <= K && ((uintptr_t) (r.p + k) & 15) == 0) {
+        if (KMAJOR && r.at >= 0 && cs == 1 && k + N <= K && ((uintptr_t) (p + r.at + k) & 15) == 0) {
 #pragma unroll
             for (int e = 0; e < N; e += 4) {
-                float4 q = *(const float4*) (r.p + k + e);
-                v[e] = q.x;
-                v[e + 1] = q.y;
-                v[e + 2] = q.z;
-                v[e + 3] = q.w;
+                float4 f = *(const float4*) (p + r.at + k + e);
+                v[e] = f.x;
+                v[e + 1] = f.y;
+                v[e + 2] = f.z;
+                v[e + 3] = f.w;
             }
         } else {
 #pragma unroll
-            for (int e = 0; e < N; e++) v[e] = r.p && k + e < K ? r.p[(k + e) * cs] : 0.f;
+            for (int e = 0; e < N; e++) v[e] = r.at >= 0 && k + e < K ? p[r.at + (k + e) * cs] : 0.f;
         }
     }
 };

@@ -29,7 +29,7 @@ __device__ void matmul(float* c, const float* a, const float* b, const float* bi
 // matmul_<precision>_<A major><B major>: precision f32 | tf32 | bf16; A "k" (row-major, k
 // contiguous) or "m" (transposed view, m contiguous); B "n" (row-major) or "k" (transposed).
 #define MATMUL_KERNEL(name, P, AK, BK)                                                                     \
-    extern "C" __global__ void __launch_bounds__(THREADS) name(                                            \
+    extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS<P>) name(                                            \
         float* c, const float* a, const float* b, const float* bias, int M, int N, int K, int a_rs,        \
         int a_cs, int b_rs, int b_cs, Layout a_batch, Layout b_batch, int batch_base, int k_split,          \
         long long split_stride) {                                                                          \
