@@ -1,8 +1,10 @@
-"""Shared machinery of the PyTorch CPU peers (torch_tokenizer_peer.py, torch_ar_peer.py):
-timing loops, and fresh child processes under both OpenMP wait policies (shared/README.md:
-OMP_WAIT_POLICY must be set before torch is imported, and either policy can be the faster)."""
+"""Shared machinery of the PyTorch peers (torch_tokenizer_peer.py, torch_ar_peer.py on the CPU,
+torch_gpu_peer.py on a GPU): timing loops, and fresh child processes under both OpenMP wait
+policies (shared/README.md: OMP_WAIT_POLICY must be set before torch is imported, and either
+policy can be the faster)."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -27,6 +29,32 @@ def time_fn(fn, min_warm_runs=2, min_runs=5, min_s=2.0, min_warm_s=0.0):
         s = time.perf_counter()
         fn()
         times.append((time.perf_counter() - s) * 1e3)
+    return times
+
+
+def time_synced(fn, sync, min_s=1.0, min_runs=5, batch_s=0.0, min_warm_runs=3):
+    """Milliseconds per run, as magvit4j's Timing measures on a device: warm-up (at least
+    min_warm_runs runs and min_s / 2 seconds, each run followed by sync, which waits for the work
+    it queued), then batches of runs lasting about batch_s with one sync each (one run per batch
+    when batch_s is 0), until at least min_runs batches and min_s seconds. One entry per batch:
+    its time divided by its runs."""
+    def batch(runs):
+        s = time.perf_counter()
+        for _ in range(runs):
+            fn()
+        sync()
+        return time.perf_counter() - s
+
+    t0 = time.perf_counter()
+    n, last = 0, 0.0
+    while n < min_warm_runs or time.perf_counter() - t0 < min_s / 2:
+        last = batch(1)
+        n += 1
+    per_batch = 1 if batch_s <= 0 else min(1000, max(1, math.ceil(batch_s / max(last, 1e-9))))
+    times = []
+    t0 = time.perf_counter()
+    while len(times) < min_runs or time.perf_counter() - t0 < min_s:
+        times.append(batch(per_batch) / per_batch * 1e3)
     return times
 
 

@@ -3,9 +3,7 @@
 # benchmarks/gpu/pack.sh put in .gpu/, and writes a report to $OUT (or .gpu/out).
 #
 #   bash benchmarks/gpu/run.sh [tests] [bench] [peer]     (default: all three, in that order)
-#
-# The bench and peer phases need benchmarks/gpu/bench.sh and peer.sh, which are not written yet
-# (issue 5); until then those phases say so in the report.
+
 #
 # tests: the backend conformance suite (every op against the CPU, on poisoned memory, each
 #        launch synchronised so a fault names its kernel) and the golden cases on cuda:0.

@@ -1,12 +1,15 @@
 package dev.magvit4j.bench;
 
 import dev.magvit4j.backend.cpu.Parallel;
+import dev.magvit4j.backend.cuda.CudaMatmul;
 import dev.magvit4j.io.Json;
+import dev.magvit4j.tensor.Device;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,14 +20,16 @@ import java.util.Map;
 /**
  * Runs workloads and reports each one's throughput beside the machine's measured ceiling
  * (FMA peak for compute-bound kernels, copy bandwidth for memory-bound ones); also the
- * regression guard, which compares those ratios with a committed baseline.
+ * regression guard, which compares those ratios with a committed baseline. On a GPU the
+ * workloads run on the device, timed by its clock ({@link Timing.Clock}); memory-bound ones are
+ * compared with the device's measured copy bandwidth, compute-bound ones have no ceiling (NaN).
  */
 public final class Bench {
 
     /**
      * One measured workload: time per run, throughput, the machine's ceiling for that kind of
-     * work, for memory-bound work also the allocating-copy floor (NaN otherwise), and the bytes
-     * one run allocates.
+     * work, for memory-bound work on the CPU also the allocating-copy floor (NaN otherwise), and
+     * the bytes of Java heap one run allocates (-1 on a GPU, where that says nothing).
      */
     public record Result(Workload workload, double seconds, double throughput, double ceiling, double allocatingCopy, long allocated) {
         /** Throughput as a fraction of the machine's ceiling for this kind of work. */
@@ -36,8 +41,12 @@ public final class Bench {
     private final double minSeconds;
     private final int repeat;
     private final boolean typical;
+    private final Device device;
+    private final Timing.Clock clock;
     private final PrintStream out;
+    private final List<String> failed = new ArrayList<>();
     private double fmaPeak = Double.NaN;
+    private double deviceCopy = Double.NaN;
     private final Map<Double, Double> copyBandwidth = new LinkedHashMap<>();
     private final Map<Double, Double> allocatingCopy = new LinkedHashMap<>();
 
@@ -45,27 +54,36 @@ public final class Bench {
      * repeat: each workload is measured that many times; the lowest median is kept (as
      * benchmarks/torch_peer.py does), or with typical the median of the medians, which is what a
      * baseline for the guard must record (a lucky run would make every later run look slow).
+     * The workloads run on the given device.
      */
-    public Bench(double minSeconds, int repeat, boolean typical, PrintStream out) {
+    public Bench(double minSeconds, int repeat, boolean typical, Device device, PrintStream out) {
         if (repeat < 1) throw new IllegalArgumentException("repeat must be at least 1, got " + repeat);
         this.minSeconds = minSeconds;
         this.repeat = repeat;
         this.typical = typical;
+        this.device = device;
+        this.clock = device.isCpu() ? Timing.Clock.CPU : Gpu.clock(device);
         this.out = out;
     }
 
     private double ceiling(Workload w) {
+        if (!device.isCpu()) {
+            if (w.bound() != Workload.Bound.MEMORY) return Double.NaN;
+            if (Double.isNaN(deviceCopy)) deviceCopy = Gpu.copyGBps(device);
+            return deviceCopy;
+        }
         if (w.bound() == Workload.Bound.MEMORY) return copyBandwidth.computeIfAbsent(w.work(), Machine::copyGBps);
         if (Double.isNaN(fmaPeak)) fmaPeak = Machine.fmaPeakGflops();
         return fmaPeak;
     }
 
     public Result run(Workload w) {
-        Runnable r = w.setup().get();
+        Runnable r = w.setupOn().apply(device);
         double[] medians = new double[repeat];
-        for (int i = 0; i < repeat; i++) medians[i] = Timing.median(r, minSeconds, 5);
+        for (int i = 0; i < repeat; i++) medians[i] = Timing.median(r, clock, minSeconds, 5);
         java.util.Arrays.sort(medians);
         double s = typical ? medians[repeat / 2] : medians[0];
+        if (!device.isCpu()) return new Result(w, s, w.throughput(s), ceiling(w), Double.NaN, -1);
         // The least of three runs: a run whose code is still being compiled allocates boxed vectors.
         long allocated = Long.MAX_VALUE;
         for (int i = 0; i < 3; i++) {
@@ -77,17 +95,31 @@ public final class Bench {
         return new Result(w, s, w.throughput(s), ceiling(w), floor, allocated);
     }
 
-    public List<Result> table(List<Workload> workloads) {
-        out.printf(Locale.ROOT, "magvit4j bench: %d threads, %s, Java %s%n", Parallel.threads(),
-                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, Runtime.version());
-        out.printf(Locale.ROOT, "%-20s %10s %12s %14s %7s %9s  %s%n", "workload", "ms", "throughput", "machine peak", "ratio", "MiB/run", "what");
+    /**
+     * Measures the workloads and prints a table; a workload that fails is reported in one line
+     * and the others still run ({@link #failed()}). With a json file, each result is written to
+     * it as soon as it is measured (one JSON object per line), so a run cut short keeps its results.
+     */
+    public List<Result> table(List<Workload> workloads, Path json) throws IOException {
+        if (json != null) Files.writeString(json, "");
+        out.printf(Locale.ROOT, "magvit4j bench on %s: %d threads, %s, Java %s%n", device.isCpu() ? "the CPU" : Gpu.describe(device) + ", matmul precision " + precision(),
+                Parallel.threads(), jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, Runtime.version());
+        out.printf(Locale.ROOT, "%-22s %10s %12s %14s %7s %9s  %s%n", "workload", "ms", "throughput", "machine peak", "ratio", "MiB/run", "what");
         List<Result> results = new ArrayList<>();
         for (Workload w : workloads) {
-            Result r = run(w);
+            Result r;
+            try {
+                r = run(w);
+            } catch (RuntimeException e) {
+                failed.add(w.name());
+                out.printf(Locale.ROOT, "%-22s failed: %s%n", w.name(), e);
+                continue;
+            }
             results.add(r);
-            String peak = w.bound() == Workload.Bound.MEMORY ? "copy" : "fma";
-            out.printf(Locale.ROOT, "%-20s %10.3f %7.1f %-4s %8.1f %-5s %6.2f %9.1f  %s%n", w.name(), r.seconds * 1e3, r.throughput, w.unit(),
-                    r.ceiling, peak, r.ratio(), r.allocated / 1048576.0, w.description());
+            if (json != null) Files.writeString(json, json(r) + "\n", StandardOpenOption.APPEND);
+            String peak = w.bound() == Workload.Bound.MEMORY ? "copy" : device.isCpu() ? "fma" : "";
+            out.printf(Locale.ROOT, "%-22s %10.3f %7.1f %-4s %8s %-5s %6s %9s  %s%n", w.name(), r.seconds * 1e3, r.throughput, w.unit(),
+                    number(r.ceiling, "%.1f"), peak, number(r.ratio(), "%.2f"), r.allocated < 0 ? "-" : number(r.allocated / 1048576.0, "%.1f"), w.description());
         }
         for (Result r : results) {
             if (!Double.isNaN(r.allocatingCopy)) {
@@ -95,7 +127,21 @@ public final class Bench {
                         r.workload().name(), r.throughput / r.allocatingCopy, r.allocatingCopy);
             }
         }
+        if (!Double.isNaN(deviceCopy)) out.printf(Locale.ROOT, "device copy bandwidth: %.1f GB/s (256 MiB device to device, read + write)%n", deviceCopy);
         return results;
+    }
+
+    /** The names of the workloads that failed in {@link #table}. */
+    public List<String> failed() {
+        return failed;
+    }
+
+    private String precision() {
+        return CudaMatmul.precision().name().toLowerCase(Locale.ROOT);
+    }
+
+    private static String number(double v, String format) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, format, v);
     }
 
     // ------------------------------------------------------------------ the guard
@@ -123,15 +169,20 @@ public final class Bench {
         return slow;
     }
 
-    /** Writes one JSON object per result per line (the format of benchmarks/torch_peer.py). */
-    public static void writeJson(List<Result> results, Path file) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        for (Result r : results) {
-            sb.append(String.format(Locale.ROOT, "{\"workload\": \"%s\", \"ms\": %.4f, \"%s\": %.3f, \"ratio\": %.4f, \"ceiling\": %.2f, \"allocated_mib\": %.2f, \"threads\": %d}%n",
-                    r.workload().name(), r.seconds() * 1e3, r.workload().bound() == Workload.Bound.MEMORY ? "gbps" : "gflops",
-                    r.throughput(), r.ratio(), r.ceiling(), r.allocated() / 1048576.0, Parallel.threads()));
-        }
-        Files.writeString(file, sb.toString());
+    /**
+     * One result as a JSON object (the format of benchmarks/torch_peer.py and torch_gpu_peer.py):
+     * a ratio or ceiling that does not apply is null; on a GPU also the matmul precision.
+     */
+    public String json(Result r) {
+        Workload w = r.workload();
+        return String.format(Locale.ROOT, "{\"workload\": \"%s\", \"ms\": %.4f, \"%s\": %.3f, \"ratio\": %s, \"ceiling\": %s, \"allocated_mib\": %s, \"threads\": %d, \"device\": \"%s\"%s}",
+                w.name(), r.seconds() * 1e3, w.bound() == Workload.Bound.MEMORY ? "gbps" : "gflops", r.throughput(), jsonNumber(r.ratio(), "%.4f"),
+                jsonNumber(r.ceiling(), "%.2f"), r.allocated() < 0 ? "null" : jsonNumber(r.allocated() / 1048576.0, "%.2f"), Parallel.threads(), device,
+                device.isCpu() ? "" : ", \"precision\": \"" + precision() + "\"");
+    }
+
+    private static String jsonNumber(double v, String format) {
+        return Double.isNaN(v) ? "null" : String.format(Locale.ROOT, format, v);
     }
 
     /** Writes the ratios of these results as a baseline file for the guard. */

@@ -1,21 +1,29 @@
 package dev.magvit4j.bench;
 
 import dev.magvit4j.autograd.Autograd;
+import dev.magvit4j.backend.Backend;
+import dev.magvit4j.backend.Backends;
+import dev.magvit4j.backend.cuda.CudaMatmul;
 import dev.magvit4j.bench.Workload.Bound;
 import dev.magvit4j.ops.Attention;
 import dev.magvit4j.ops.Convolution;
 import dev.magvit4j.ops.DepthToSpace;
 import dev.magvit4j.ops.Lfq;
 import dev.magvit4j.ops.Normalization;
+import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.BiFunction;
 
 /**
  * The engine's hot paths at the sizes of the models, each timed by {@code ./magvit4j bench},
  * by the JMH benchmarks in benchmarks/ and, under the same names and shapes, by
- * benchmarks/torch_peer.py on the PyTorch side.
+ * benchmarks/torch_peer.py on the PyTorch side (benchmarks/torch_gpu_peer.py on a GPU). Each
+ * setup builds its inputs on the device it is given.
  */
 public final class Workloads {
 
@@ -43,17 +51,45 @@ public final class Workloads {
         return List.of(arSample("B", 1), arSample("B", 8), arTrainStep());
     }
 
-    /** Every workload, hot paths then models. */
+    /** Every workload of the engine's hot paths and models (the CPU's full run). */
     public static List<Workload> everything() {
-        List<Workload> out = new java.util.ArrayList<>(all());
+        List<Workload> out = new ArrayList<>(all());
         out.addAll(tokenizer());
         out.addAll(ar());
         return out;
     }
 
+    /** A group of workloads by name (hot, tokenizer, ar, bandwidth, precision, everything), or null. */
+    public static List<Workload> group(String name) {
+        return switch (name) {
+            case "hot" -> all();
+            case "tokenizer" -> tokenizer();
+            case "ar" -> ar();
+            case "bandwidth" -> bandwidth();
+            case "precision" -> precision();
+            case "everything" -> everything();
+            default -> null;
+        };
+    }
+
+    /** The workloads of a comma-separated list of workload and group names, in that order. */
+    public static List<Workload> select(String names) {
+        List<Workload> out = new ArrayList<>();
+        for (String n : names.split(",")) {
+            List<Workload> g = group(n.trim());
+            if (g != null) out.addAll(g);
+            else out.add(byName(n.trim()));
+        }
+        return out;
+    }
+
     public static Workload byName(String name) {
-        for (Workload w : everything()) if (w.name().equals(name)) return w;
-        throw new IllegalArgumentException("no workload named '" + name + "'; known: " + everything().stream().map(Workload::name).toList());
+        List<Workload> known = new ArrayList<>(everything());
+        known.addAll(bandwidth());
+        known.addAll(precision());
+        for (Workload w : known) if (w.name().equals(name)) return w;
+        throw new IllegalArgumentException("no workload named '" + name + "'; known: " + known.stream().map(Workload::name).toList()
+                + " and the groups hot, tokenizer, ar, bandwidth, precision, everything");
     }
 
     /**
@@ -66,15 +102,15 @@ public final class Workloads {
         double flops = batch * (encode ? encoderFlops(c, size, size) : decoderFlops(c, 16, 16));
         String name = "tok" + preset + (encode ? "_encode" : "_decode") + "_b" + batch;
         String what = (encode ? "encode " : "decode ") + batch + " image(s) of " + size + "x" + size + " (" + preset + " model, random weights)";
-        return new Workload(name, what, Bound.COMPUTE, flops, () -> {
+        return new Workload(name, what, Bound.COMPUTE, flops, d -> {
             Generator g = new Generator(8);
-            dev.magvit4j.tokenizer.Tokenizer tok = new dev.magvit4j.tokenizer.Tokenizer(c);
+            dev.magvit4j.tokenizer.Tokenizer tok = new dev.magvit4j.tokenizer.Tokenizer(c).to(d);
             tok.eval();
             if (encode) {
-                Tensor images = Tensor.uniform(g, -1, 1, batch, 3, size, size);
+                Tensor images = Tensor.uniform(g, -1, 1, batch, 3, size, size).to(d);
                 return () -> tok.encode(images);
             }
-            Tensor indices = Tensor.ofLongs(new long[batch * 256], batch, 16, 16);
+            Tensor indices = Tensor.ofLongs(new long[batch * 256], batch, 16, 16).to(d);
             return () -> tok.decode(indices);
         });
     }
@@ -91,8 +127,8 @@ public final class Workloads {
         dev.magvit4j.ar.ArConfig c = dev.magvit4j.ar.ArConfig.preset(preset);
         double bytes = 4.0 * AR_POSITIONS * arWeightsReadPerPosition(c);
         String what = "sample " + AR_POSITIONS + " positions x " + batch + " image(s), guided (" + 2 * batch + " rows), AR " + preset + " random weights";
-        return new Workload("ar" + preset + "_sample_b" + batch, what, Bound.MEMORY, bytes, () -> {
-            dev.magvit4j.ar.Transformer m = new dev.magvit4j.ar.Transformer(c, new Generator(5));
+        return new Workload("ar" + preset + "_sample_b" + batch, what, Bound.MEMORY, bytes, d -> {
+            dev.magvit4j.ar.Transformer m = new dev.magvit4j.ar.Transformer(c, new Generator(5)).to(d);
             m.eval();
             dev.magvit4j.ar.Sampler s = new dev.magvit4j.ar.Sampler(m);
             long[] classes = new long[batch], seeds = new long[batch];
@@ -125,9 +161,9 @@ public final class Workloads {
         int b = AR_TRAIN_BATCH, t = c.blockSize();
         double block = 4.0 * c.dim() * c.dim() + 3.0 * c.dim() * c.ffnHidden();
         double flops = 6.0 * b * t * (c.spatialLayers() * block + 2 * c.factorizedLayers() * block + (double) c.dim() * ((1 << c.preBits()) + (1 << c.postBits())));
-        return new Workload("ar_train_small", "AR training step: dim 384, 6+2 layers, batch 4 x 256 tokens, AdamW", Bound.COMPUTE, flops, () -> {
+        return new Workload("ar_train_small", "AR training step: dim 384, 6+2 layers, batch 4 x 256 tokens, AdamW", Bound.COMPUTE, flops, d -> {
             Generator g = new Generator(6);
-            dev.magvit4j.ar.Transformer m = new dev.magvit4j.ar.Transformer(c, g);
+            dev.magvit4j.ar.Transformer m = new dev.magvit4j.ar.Transformer(c, g).to(d);
             m.train();
             dev.magvit4j.optim.Adam opt = dev.magvit4j.optim.Adam.adamW(m.paramGroups(3e-4f, 0.05f), 0.9f, 0.95f);
             long[] pre = new long[b * t], post = new long[b * t], cls = new long[b];
@@ -136,7 +172,7 @@ public final class Workloads {
                 post[i] = g.nextInt(1 << c.postBits());
             }
             for (int i = 0; i < b; i++) cls[i] = g.nextInt(c.classNum());
-            Tensor tp = Tensor.ofLongs(pre, b, t), tq = Tensor.ofLongs(post, b, t), tc = Tensor.ofLongs(cls, b);
+            Tensor tp = Tensor.ofLongs(pre, b, t).to(d), tq = Tensor.ofLongs(post, b, t).to(d), tc = Tensor.ofLongs(cls, b).to(d);
             return () -> {
                 opt.zeroGrad();
                 Tensor loss = m.loss(m.forward(tp, tq, tc), tp, tq);
@@ -197,9 +233,9 @@ public final class Workloads {
 
     /** C = A·B, n x n x n: 2n³ flops. */
     public static Workload sgemm(int n) {
-        return new Workload("sgemm_" + n, "matmul " + n + "x" + n + " @ " + n + "x" + n, Bound.COMPUTE, 2.0 * n * n * n, () -> {
+        return new Workload("sgemm_" + n, "matmul " + n + "x" + n + " @ " + n + "x" + n, Bound.COMPUTE, 2.0 * n * n * n, d -> {
             Generator g = new Generator(n);
-            Tensor a = Tensor.randn(g, n, n), b = Tensor.randn(g, n, n);
+            Tensor a = Tensor.randn(g, n, n).to(d), b = Tensor.randn(g, n, n).to(d);
             return () -> a.matmul(b);
         });
     }
@@ -207,9 +243,9 @@ public final class Workloads {
     /** 3x3 convolution, 128 -> 128 channels at 64x64, batch 1, pad 1: 2·C·O·9·H·W flops (direct count). */
     public static Workload conv3x3() {
         int c = 128, hw = 64;
-        return new Workload("conv3x3_128", "conv2d 3x3 128->128 at 64x64, batch 1", Bound.COMPUTE, 2.0 * c * c * 9 * hw * hw, () -> {
+        return new Workload("conv3x3_128", "conv2d 3x3 128->128 at 64x64, batch 1", Bound.COMPUTE, 2.0 * c * c * 9 * hw * hw, d -> {
             Generator g = new Generator(2);
-            Tensor x = Tensor.randn(g, 1, c, hw, hw), w = Tensor.randn(g, c, c, 3, 3).mul(0.03f);
+            Tensor x = Tensor.randn(g, 1, c, hw, hw).to(d), w = Tensor.randn(g, c, c, 3, 3).mul(0.03f).to(d);
             return () -> Convolution.conv2d(x, w, null, 1, 1);
         });
     }
@@ -218,9 +254,9 @@ public final class Workloads {
     public static Workload groupNorm() {
         int[] shape = {1, 512, 64, 64};
         double bytes = 2.0 * 4 * 512 * 64 * 64;
-        return new Workload("groupnorm_512", "group norm (32 groups, affine) on 1x512x64x64", Bound.MEMORY, bytes, () -> {
+        return new Workload("groupnorm_512", "group norm (32 groups, affine) on 1x512x64x64", Bound.MEMORY, bytes, d -> {
             Generator g = new Generator(3);
-            Tensor x = Tensor.randn(g, shape), w = Tensor.randn(g, 512), b = Tensor.randn(g, 512);
+            Tensor x = Tensor.randn(g, shape).to(d), w = Tensor.randn(g, 512).to(d), b = Tensor.randn(g, 512).to(d);
             return () -> Normalization.groupNorm(x, 32, w, b, 1e-6f);
         });
     }
@@ -228,8 +264,8 @@ public final class Workloads {
     /** Depth-to-space (block 2, DCR) of 1x512x64x64 to 1x128x128x128: one read and one write. */
     public static Workload depthToSpace() {
         double bytes = 2.0 * 4 * 512 * 64 * 64;
-        return new Workload("depth_to_space_512", "depth-to-space (DCR, block 2) 1x512x64x64 -> 1x128x128x128", Bound.MEMORY, bytes, () -> {
-            Tensor x = Tensor.randn(new Generator(4), 1, 512, 64, 64);
+        return new Workload("depth_to_space_512", "depth-to-space (DCR, block 2) 1x512x64x64 -> 1x128x128x128", Bound.MEMORY, bytes, d -> {
+            Tensor x = Tensor.randn(new Generator(4), 1, 512, 64, 64).to(d);
             return () -> DepthToSpace.apply(x, 2);
         });
     }
@@ -241,8 +277,8 @@ public final class Workloads {
      */
     public static Workload lfqEntropy() {
         double flops = 3.0 * 2 * 4096 * (1 << 18);
-        return new Workload("lfq_entropy_4096", "LFQ entropy loss fwd+bwd, 4096 tokens x 18 bits", Bound.ALGORITHM, flops, () -> {
-            Tensor z = Tensor.randn(new Generator(5), 1, 18, 64, 64).mul(0.05f).requiresGrad(true);
+        return new Workload("lfq_entropy_4096", "LFQ entropy loss fwd+bwd, 4096 tokens x 18 bits", Bound.ALGORITHM, flops, d -> {
+            Tensor z = Tensor.randn(new Generator(5), 1, 18, 64, 64).mul(0.05f).to(d).requiresGrad(true);
             return () -> {
                 Tensor e = Lfq.entropy(z, 0.01f);
                 e.select(0, 0).sub(e.select(0, 1)).backward();
@@ -255,14 +291,131 @@ public final class Workloads {
     public static Workload attention() {
         int h = 16, t = 256, d = 64;
         double flops = 4.0 * h * t * t * d / 2;
-        return new Workload("attention_256", "causal attention, 16 heads x 256 tokens x 64", Bound.COMPUTE, flops, () -> {
+        return new Workload("attention_256", "causal attention, 16 heads x 256 tokens x 64", Bound.COMPUTE, flops, dev -> {
             Generator g = new Generator(6);
-            Tensor q = Tensor.randn(g, 1, h, t, d), k = Tensor.randn(g, 1, h, t, d), v = Tensor.randn(g, 1, h, t, d);
+            Tensor q = Tensor.randn(g, 1, h, t, d).to(dev), k = Tensor.randn(g, 1, h, t, d).to(dev), v = Tensor.randn(g, 1, h, t, d).to(dev);
             return () -> {
                 try (var ignored = Autograd.noGrad()) {
                     Attention.causal(q, k, v);
                 }
             };
         });
+    }
+
+    // ------------------------------------------------------------------ GPU matmul precisions
+
+    /** sgemm_4096 in each of the GPU's matmul precisions (CUDA only). */
+    public static List<Workload> precision() {
+        List<Workload> out = new ArrayList<>();
+        for (CudaMatmul.Precision p : CudaMatmul.Precision.values()) out.add(sgemm(4096, p));
+        return out;
+    }
+
+    /**
+     * sgemm_{n}_{float32|tf32|bf16}: {@link #sgemm(int)} with the GPU's matmuls set to one
+     * precision for the run (and set back after it, so the workloads that follow keep theirs).
+     */
+    public static Workload sgemm(int n, CudaMatmul.Precision p) {
+        String mode = p.name().toLowerCase(Locale.ROOT), name = "sgemm_" + n + "_" + mode;
+        Workload plain = sgemm(n);
+        return new Workload(name, plain.description() + " in " + mode + " (GPU)", Bound.COMPUTE, plain.work(), d -> {
+            if (d.isCpu()) throw new IllegalArgumentException(name + " times a GPU matmul precision: run it with --device cuda");
+            Runnable product = plain.setupOn().apply(d);
+            return () -> {
+                CudaMatmul.Precision before = CudaMatmul.precision();
+                CudaMatmul.setPrecision(p);
+                try {
+                    product.run();
+                } finally {
+                    CudaMatmul.setPrecision(before);
+                }
+            };
+        });
+    }
+
+    // ------------------------------------------------------------------ memory-bound kernels
+
+    /** Floats in each big tensor of the bandwidth workloads: 128 MiB. */
+    public static final int BW_FLOATS = 1 << 25;
+
+    /**
+     * Each memory-bound kernel of the backend, called directly (no autograd), on tensors of
+     * {@link #BW_FLOATS} floats; work = the bytes it must read and write (small tables such as
+     * norm weights or statistics included), compared with the copy bandwidth.
+     */
+    public static List<Workload> bandwidth() {
+        int n = BW_FLOATS, rows = n / 4096, tokens = n / 1024, vocab = 1 << 16, width = n / vocab;
+        double f = 4.0 * n;  // bytes of one big tensor
+        int[] image = {16, 512, 64, 64}, heads = {128, 16, 256, 64};
+        return List.of(
+                bandwidth("bw_copy", "copy into a preallocated tensor, [" + n + "]", 2 * f, (be, g) -> {
+                    Tensor x = randn(be, g, n), y = be.empty(DType.FLOAT32, n);
+                    return () -> be.copy(x, y);
+                }),
+                bandwidth("bw_exp", "unary exp, [" + n + "]", 2 * f, (be, g) -> {
+                    Tensor x = randn(be, g, n);
+                    return () -> be.unary(Backend.UnaryOp.EXP, 0, x);
+                }),
+                bandwidth("bw_add", "binary add, [" + n + "] + [" + n + "]", 3 * f, (be, g) -> {
+                    Tensor a = randn(be, g, n), b = randn(be, g, n);
+                    return () -> be.binary(Backend.BinaryOp.ADD, a, b);
+                }),
+                bandwidth("bw_affine", "x * 0.5 + 1, [" + n + "]", 2 * f, (be, g) -> {
+                    Tensor x = randn(be, g, n);
+                    return () -> be.affine(x, 0.5f, 1f);
+                }),
+                bandwidth("bw_sum_rows", "sum over the last dim, [" + rows + ", 4096] -> [" + rows + "]", f + 4.0 * rows, (be, g) -> {
+                    Tensor x = randn(be, g, rows, 4096);
+                    return () -> be.reduce(Backend.ReduceOp.SUM, x, new int[] {1}, false);
+                }),
+                bandwidth("bw_softmax", "softmax over the last dim, [" + rows + ", 4096]", 2 * f, (be, g) -> {
+                    Tensor x = randn(be, g, rows, 4096);
+                    return () -> be.softmax(x, false);
+                }),
+                bandwidth("bw_rmsnorm", "RMSNorm over the last dim, [" + tokens + ", 1024]", 2 * f + 4.0 * (tokens + 1024), (be, g) -> {
+                    Tensor x = randn(be, g, tokens, 1024), w = randn(be, g, 1024);
+                    return () -> be.rmsNorm(x, w, 1e-5f);
+                }),
+                bandwidth("bw_groupnorm", "GroupNorm, 32 groups, affine, [16, 512, 64, 64]", 2 * f, (be, g) -> {
+                    Tensor x = randn(be, g, image), w = randn(be, g, 512), b = randn(be, g, 512);
+                    return () -> be.groupNorm(x, 32, 1e-6f, w, b, false);
+                }),
+                bandwidth("bw_swiglu", "silu(a) * b, [" + n + "]", 3 * f, (be, g) -> {
+                    Tensor a = randn(be, g, n), b = randn(be, g, n);
+                    return () -> be.swiglu(a, b);
+                }),
+                bandwidth("bw_depth_to_space", "depth-to-space (DCR, block 2), [16, 512, 64, 64]", 2 * f, (be, g) -> {
+                    Tensor x = randn(be, g, image);
+                    return () -> be.depthToSpace(x, 2, false);
+                }),
+                bandwidth("bw_rope", "RoPE on interleaved pairs, [128, 16, 256, 64] with cos, sin [256, 32]", 2 * f + 2 * 4.0 * 256 * 32, (be, g) -> {
+                    Tensor x = randn(be, g, heads), cos = randn(be, g, 256, 32), sin = randn(be, g, 256, 32);
+                    return () -> be.rope(x, cos, sin, false);
+                }),
+                bandwidth("bw_adam", "AdamW step in place, [" + n + "]: reads param, grad, m, v; writes param, m, v", 7 * f, (be, g) -> {
+                    Tensor p = randn(be, g, n), grad = randn(be, g, n), m = be.empty(DType.FLOAT32, n), v = be.empty(DType.FLOAT32, n);
+                    be.fill(m, 0);
+                    be.fill(v, 0);
+                    return () -> be.adamStep(p, grad, m, v, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.05f, true, 1);
+                }),
+                bandwidth("bw_embedding", "embedding rows of a [" + vocab + ", " + width + "] table at " + vocab + " random int64 indices",
+                        2 * f + 8.0 * vocab, (be, g) -> {
+                    Tensor table = randn(be, g, vocab, width);
+                    long[] idx = new long[vocab];
+                    for (int i = 0; i < vocab; i++) idx[i] = g.nextInt(vocab);
+                    Tensor indices = Tensor.ofLongs(idx, vocab).to(be.device());
+                    return () -> be.embedding(table, indices);
+                }));
+    }
+
+    private static Workload bandwidth(String name, String what, double bytes, BiFunction<Backend, Generator, Runnable> setup) {
+        return new Workload(name, what, Bound.MEMORY, bytes, d -> setup.apply(Backends.of(d), new Generator(name.hashCode())));
+    }
+
+    /** Standard normal samples on the backend's device. */
+    private static Tensor randn(Backend be, Generator g, int... shape) {
+        Tensor t = be.empty(DType.FLOAT32, shape);
+        be.fillRandom(t, Backend.Distribution.NORMAL, 0, 1, g);
+        return t;
     }
 }

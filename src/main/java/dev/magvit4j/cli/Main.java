@@ -5,13 +5,13 @@ import dev.magvit4j.backend.cpu.Parallel;
 import dev.magvit4j.backend.cuda.Cuda;
 import dev.magvit4j.backend.cuda.CudaBackend;
 import dev.magvit4j.backend.cuda.CudaError;
+import dev.magvit4j.backend.cuda.CudaMatmul;
 import dev.magvit4j.tensor.Device;
 import dev.magvit4j.bench.Bench;
 import dev.magvit4j.bench.Workload;
 import dev.magvit4j.bench.Workloads;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -80,16 +80,29 @@ public final class Main {
                     writes a released tokenizer (128, 256) or AR transformer (B, L, XL)
                     architecture with random weights (for trying the commands and for
                     benchmarks without a download)
-              bench [--only a,b|tokenizer|ar|everything] [--threads N] [--seconds S] [--repeat N]
+              bench [--only NAMES] [--device D] [--precision P] [--threads N] [--seconds S] [--repeat N]
                     times the engine's hot paths and prints each beside the machine's measured
                     peak (vector FMA GFLOP/s, or copy GB/s for memory-bound kernels); with
                     --repeat N each workload is measured N times and the lowest median kept
+                    --only NAMES   workloads and groups, comma-separated: hot (the hot paths,
+                                   the default), tokenizer, ar, everything (hot, tokenizer, ar),
+                                   bandwidth (each memory-bound kernel on 128 MiB tensors),
+                                   precision (sgemm_4096 in float32, tf32 and bf16; GPU only)
+                    --device D     cpu (default), cuda or cuda:N: inputs and models on the device,
+                                   runs timed in batches of about 2 ms that end by waiting for
+                                   the GPU; memory-bound kernels beside the device's measured
+                                   copy bandwidth (256 MiB device to device), compute-bound ones
+                                   in GFLOP/s alone
+                    --precision P  float32 (default), tf32 or bf16: how the GPU's matmuls and
+                                   convolutions multiply for the whole run
               bench --guard [--baseline FILE] [--margin 0.25] [--threads N]
                     re-measures the workloads of a baseline (default benchmarks/baseline.json)
-                    and exits with status 1 if any got slower than the margin allows
+                    and exits with status 1 if any got slower than the margin allows (CPU only)
               bench --write-baseline FILE   writes the measured ratios as a new baseline (each workload
                     measured --repeat times, default 3, keeping the median)
-              bench --json FILE             also writes the results as JSON lines (for benchmarks/compare.sh)
+              bench --json FILE             also writes each result as a JSON line as soon as it is
+                    measured (for benchmarks/compare.sh and benchmarks/gpu_compare.py); exit
+                    status 1 when a workload failed (the others still run)
               info  prints the Java runtime, SIMD width, thread count and the CUDA devices
               help  prints this text
             """;
@@ -115,7 +128,7 @@ public final class Main {
             return argv.length == 0 ? 2 : 0;
         }
         return switch (argv[0]) {
-            case "bench" -> bench(new Args(argv, 1, Set.of("only", "threads", "seconds", "repeat", "baseline", "margin", "write-baseline", "json"), Set.of("guard")));
+            case "bench" -> bench(new Args(argv, 1, Set.of("only", "threads", "seconds", "repeat", "baseline", "margin", "write-baseline", "json", "device", "precision"), Set.of("guard")));
             case "encode" -> TokenizerCommands.encode(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "decode" -> TokenizerCommands.decode(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "reconstruct" -> TokenizerCommands.reconstruct(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
@@ -159,9 +172,21 @@ public final class Main {
     private static int bench(Args a) throws java.io.IOException {
         threads(a);
         boolean guard = a.flag("guard");
+        Device device = device(a);
+        String precision = a.get("precision", null);
+        if (precision != null) {
+            if (device.isCpu()) throw new CliException("--precision sets how the GPU multiplies; use it with --device cuda");
+            CudaMatmul.setPrecision(switch (precision) {
+                case "float32" -> CudaMatmul.Precision.FLOAT32;
+                case "tf32" -> CudaMatmul.Precision.TF32;
+                case "bf16" -> CudaMatmul.Precision.BF16;
+                default -> throw new CliException("--precision must be float32, tf32 or bf16, got '" + precision + "'");
+            });
+        }
+        if (guard && !device.isCpu()) throw new CliException("--guard runs on the CPU (its baseline holds the CPU's ratios)");
         // The guard runs in a short mode: half-second measurements (it re-measures what it flags).
         boolean writingBaseline = a.get("write-baseline", null) != null;
-        Bench bench = new Bench(a.getDouble("seconds", guard ? 0.5 : 1.0), a.getInt("repeat", writingBaseline ? 3 : 1), writingBaseline, System.out);
+        Bench bench = new Bench(a.getDouble("seconds", guard ? 0.5 : 1.0), a.getInt("repeat", writingBaseline ? 3 : 1), writingBaseline, device, System.out);
         if (guard) {
             Path baseline = Path.of(a.get("baseline", "benchmarks/baseline.json"));
             if (!java.nio.file.Files.isRegularFile(baseline)) throw new CliException("baseline " + baseline + " not found");
@@ -174,21 +199,17 @@ public final class Main {
             System.out.println("guard: slower than the baseline: " + String.join(", ", slow));
             return 1;
         }
-        List<Workload> chosen = new ArrayList<>();
         String only = a.get("only", null);
-        if (only == null) chosen.addAll(Workloads.all());
-        else if (only.equals("tokenizer")) chosen.addAll(Workloads.tokenizer());
-        else if (only.equals("ar")) chosen.addAll(Workloads.ar());
-        else if (only.equals("everything")) chosen.addAll(Workloads.everything());
-        else for (String n : only.split(",")) chosen.add(Workloads.byName(n.trim()));
-        List<Bench.Result> results = bench.table(chosen);
+        List<Workload> chosen = only == null ? Workloads.all() : Workloads.select(only);
         String json = a.get("json", null);
-        if (json != null) Bench.writeJson(results, Path.of(json));
+        List<Bench.Result> results = bench.table(chosen, json == null ? null : Path.of(json));
         String out = a.get("write-baseline", null);
         if (out != null) {
             Bench.writeBaseline(results, Path.of(out));
             System.out.println("baseline written to " + out);
         }
-        return 0;
+        if (bench.failed().isEmpty()) return 0;
+        System.out.println("failed: " + String.join(", ", bench.failed()));
+        return 1;
     }
 }

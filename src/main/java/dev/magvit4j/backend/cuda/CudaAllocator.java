@@ -52,7 +52,7 @@ final class CudaAllocator {
     synchronized Block allocate(long bytes) {
         long size = roundUp(bytes);
         Block b = takeCached(size);
-        if (b == null) b = new Block(allocateFresh(size), size);
+        if (b == null) b = allocateFresh(size);
         liveBytes += b.size();
         peakLiveBytes = Math.max(peakLiveBytes, liveBytes);
         if (POISON) device.memset(b.pointer(), b.size(), (byte) 0xFF);
@@ -75,26 +75,25 @@ final class CudaAllocator {
         return new Block(p, e.getKey());
     }
 
-    private CUdeviceptr allocateFresh(long size) {
+    private Block allocateFresh(long size) {
         device.bind();
         CUdeviceptr p = new CUdeviceptr();
         int rc = cuMemAlloc(p, size);
         if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
-            // Free what the cache holds, then what the collector can find, and try again.
+            // First what the collector can find: a block it returns may fit as it is.
+            collectGarbage();
+            Block cached = takeCached(size);
+            if (cached != null) return cached;
+            // Then give the cache back to the driver and try once more.
             emptyCache();
             rc = cuMemAlloc(p, size);
-            if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
-                collectGarbage();
-                emptyCache();
-                rc = cuMemAlloc(p, size);
-            }
         }
         if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
             throw new CudaError("out of GPU memory on cuda:" + device.index + " allocating " + mib(size) + " (live tensors hold " + mib(liveBytes)
                     + " of " + mib(device.totalMemory) + "); use a smaller batch or image size");
         }
         Cuda.check(rc, "cuMemAlloc(" + size + " bytes)");
-        return p;
+        return new Block(p, size);
     }
 
     /** Frees every cached block back to the driver. */
