@@ -6,7 +6,7 @@ import dev.magvit4j.tensor.Tensor;
 
 import static dev.magvit4j.backend.cuda.CudaTensors.*;
 
-/** DCR depth-to-space (SPEC.md section 1) and space-to-depth. Kernel: kernels/pointwise.cu. CPU: CpuDepthToSpace. */
+/** DCR depth-to-space (SPEC.md section 1) and space-to-depth. Kernel: kernels/depth_to_space.cu. CPU: CpuDepthToSpace. */
 final class CudaDepthToSpace {
 
     private CudaDepthToSpace() {}
@@ -26,13 +26,13 @@ final class CudaDepthToSpace {
             }
             outShape = new int[] {s[0], s[1] / (r * r), s[2] * r, s[3] * r};
         }
-        // The kernel walks the wide side; its geometry is given in deep terms (C, h, w).
+        // Geometry in deep terms: C output channels of h x w pixels; one thread per deep pixel of one output channel.
         int[] deep = inverse ? outShape : s;
-        int n = x.numel();
+        int c = deep[1] / (r * r), h = deep[2], w = deep[3], pixels = deep[0] * c * h * w;
         Tensor out = be.empty(DType.FLOAT32, outShape);
-        if (n > 0) {
-            be.device.launch("pointwise", "depth_to_space", blocks(be, n, THREADS), 1, 1, THREADS, 0,
-                    ptr(out), ptr(contiguous(x)), n, deep[1] / (r * r), deep[2], deep[3], r, inverse ? 1 : 0);
+        if (pixels > 0) {
+            be.device.launch("depth_to_space", "depth_to_space", blocks(be, pixels, THREADS), 1, 1, THREADS, 0,
+                    ptr(out), ptr(contiguousFloat(x)), pixels, c, h, w, r, inverse ? 1 : 0);
         }
         return out;
     }

@@ -1,30 +1,97 @@
 package dev.magvit4j.backend.cuda;
 
 import dev.magvit4j.backend.Backend.*;
+import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
-/** Not written yet (issue 5): every method says so and names --device cpu. */
+import static dev.magvit4j.backend.cuda.CudaTensors.*;
+
+/**
+ * Unary ops and their gradients, broadcasting binary ops, affine and axpby. Kernels:
+ * kernels/elementwise.cu. CPU: CpuElementwise (same formulas).
+ *
+ * <p>Float32 inputs go to the kernels as views (storage base + Layout, broadcast ones with
+ * stride 0), so transposes and broadcasts cost no copy; each thread takes 4 consecutive
+ * outputs, in float4 where the operands allow.
+ */
 final class CudaElementwise {
 
     private CudaElementwise() {}
 
-    static Tensor unary(CudaBackend be, UnaryOp op, float alpha, Tensor x) {
-        throw new UnsupportedOperationException("CudaElementwise.unary has no CUDA kernel yet (issue 5); use --device cpu");
+    private static final String M = "elementwise";
+
+    /** Blocks for the kernels of packed.cuh, whose threads take 4 elements each. */
+    static int packedBlocks(CudaBackend be, int n) {
+        return blocks(be, ceilDiv(n, 4), THREADS);
     }
 
+    /** t itself when float32 (any view), else a contiguous float32 copy, as CpuElementwise.dense converts. */
+    static Tensor floatView(Tensor t) {
+        return t.dtype() == DType.FLOAT32 ? t : contiguousFloat(t);
+    }
+
+    private static void requireFloat(Tensor t, Object op) {
+        if (t.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException(op.toString().toLowerCase(java.util.Locale.ROOT) + " needs float32 tensors, got " + t.dtype());
+        }
+    }
+
+    static Tensor unary(CudaBackend be, UnaryOp op, float alpha, Tensor x) {
+        x = floatView(x);
+        Tensor out = be.empty(DType.FLOAT32, x.shapeRef());
+        int n = out.numel();
+        if (n > 0) be.device.launch(M, "unary", packedBlocks(be, n), 1, 1, THREADS, 0, ptr(out), base(x), layout(x), op.ordinal(), alpha, n);
+        return out;
+    }
+
+    /** y may be null: the kernel then recomputes op(x) where the derivative needs it (x stands in for y's pointer). */
     static Tensor unaryBackward(CudaBackend be, UnaryOp op, float alpha, Tensor x, Tensor y, Tensor dy) {
-        throw new UnsupportedOperationException("CudaElementwise.unaryBackward has no CUDA kernel yet (issue 5); use --device cpu");
+        for (Tensor t : new Tensor[] {y, dy}) {
+            if (t != null && !java.util.Arrays.equals(t.shapeRef(), x.shapeRef())) {
+                throw new IllegalArgumentException(op + " backward: x of shape " + Shape.str(x.shapeRef()) + " but a tensor of shape " + Shape.str(t.shapeRef()));
+            }
+        }
+        x = floatView(x);
+        Tensor yv = y == null ? x : floatView(y);
+        dy = floatView(dy);
+        Tensor out = be.empty(DType.FLOAT32, x.shapeRef());
+        int n = out.numel();
+        if (n > 0) {
+            be.device.launch(M, "unary_backward", packedBlocks(be, n), 1, 1, THREADS, 0,
+                    ptr(out), base(x), layout(x), base(yv), layout(yv), y == null ? 0 : 1, base(dy), layout(dy), op.ordinal(), alpha, n);
+        }
+        return out;
     }
 
     static Tensor binary(CudaBackend be, BinaryOp op, Tensor a, Tensor b) {
-        throw new UnsupportedOperationException("CudaElementwise.binary has no CUDA kernel yet (issue 5); use --device cpu");
+        requireFloat(a, op);
+        requireFloat(b, op);
+        int[] shape = Shape.broadcast(a.shapeRef(), b.shapeRef());
+        Tensor out = be.empty(DType.FLOAT32, shape);
+        int n = out.numel();
+        if (n > 0) {
+            be.device.launch(M, "binary", packedBlocks(be, n), 1, 1, THREADS, 0,
+                    ptr(out), base(a), broadcastLayout(a, shape), base(b), broadcastLayout(b, shape), op.ordinal(), n);
+        }
+        return out;
     }
 
     static Tensor affine(CudaBackend be, Tensor x, float scale, float shift) {
-        throw new UnsupportedOperationException("CudaElementwise.affine has no CUDA kernel yet (issue 5); use --device cpu");
+        requireFloat(x, "affine");
+        Tensor out = be.empty(DType.FLOAT32, x.shapeRef());
+        int n = out.numel();
+        if (n > 0) be.device.launch(M, "affine", packedBlocks(be, n), 1, 1, THREADS, 0, ptr(out), base(x), layout(x), scale, shift, n);
+        return out;
     }
 
     static void axpby(CudaBackend be, float a, Tensor x, float b, Tensor y) {
-        throw new UnsupportedOperationException("CudaElementwise.axpby has no CUDA kernel yet (issue 5); use --device cpu");
+        if (!java.util.Arrays.equals(x.shapeRef(), y.shapeRef())) {
+            throw new IllegalArgumentException("axpby: x of shape " + Shape.str(x.shapeRef()) + " and y of shape " + Shape.str(y.shapeRef()));
+        }
+        if (!y.isContiguous() || y.dtype() != DType.FLOAT32) throw new IllegalArgumentException("axpby writes into a contiguous float32 y, got " + y.dtype());
+        x = floatView(x);
+        int n = y.numel();
+        if (n > 0) be.device.launch(M, "axpby", packedBlocks(be, n), 1, 1, THREADS, 0, ptr(y), base(x), layout(x), a, b, n);
     }
 }

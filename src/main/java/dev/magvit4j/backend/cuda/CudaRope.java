@@ -6,7 +6,7 @@ import dev.magvit4j.tensor.Tensor;
 
 import static dev.magvit4j.backend.cuda.CudaTensors.*;
 
-/** Rotary embedding on interleaved pairs. Kernel: kernels/pointwise.cu. CPU: CpuRope. */
+/** Rotary embedding on interleaved pairs; x may be a strided view. Kernel: kernels/rope.cu. CPU: CpuRope. */
 final class CudaRope {
 
     private CudaRope() {}
@@ -21,11 +21,12 @@ final class CudaRope {
         if (!java.util.Arrays.equals(cos.shapeRef(), tableShape) || !java.util.Arrays.equals(sin.shapeRef(), tableShape)) {
             throw new IllegalArgumentException("rope tables must be " + Shape.str(tableShape) + " for x " + Shape.str(s) + ", got cos " + Shape.str(cos.shapeRef()) + " and sin " + Shape.str(sin.shapeRef()));
         }
+        x = CudaElementwise.floatView(x);
         Tensor out = be.empty(DType.FLOAT32, s);
-        int pairs = x.numel() / 2;
-        if (pairs > 0) {
-            be.device.launch("pointwise", "rope", blocks(be, pairs, THREADS), 1, 1, THREADS, 0,
-                    ptr(out), ptr(contiguous(x)), ptr(contiguous(cos)), ptr(contiguous(sin)), pairs, t, half, inverse ? -1f : 1f);
+        int n = out.numel();
+        if (n > 0) {
+            be.device.launch("rope", "rope", CudaElementwise.packedBlocks(be, n), 1, 1, THREADS, 0,
+                    ptr(out), base(x), layout(x), ptr(contiguousFloat(cos)), ptr(contiguousFloat(sin)), n, t, half, inverse ? -1f : 1f);
         }
         return out;
     }
