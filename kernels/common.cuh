@@ -51,6 +51,24 @@ __device__ __forceinline__ void store_from_double(void* p, int dtype, int i, dou
     }
 }
 
+// V consecutive floats moved as one access: V = 4 is a 16-byte vector load or store, V = 2 an
+// 8-byte one, V = 1 a scalar one.
+template <int V>
+struct alignas(4 * V) Pack {
+    float v[V];
+};
+
+// p[i .. i+V-1] as one access: the caller guarantees p + i is aligned to 4·V bytes.
+template <int V>
+__device__ __forceinline__ Pack<V> load(const float* p, int i) {
+    return *reinterpret_cast<const Pack<V>*>(p + i);
+}
+
+template <int V>
+__device__ __forceinline__ void store(float* p, int i, const Pack<V>& v) {
+    *reinterpret_cast<Pack<V>*>(p + i) = v;
+}
+
 // A grid-stride loop over n < 2^31 elements.
 #define FOR_EACH(i, n) \
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += gridDim.x * blockDim.x)

@@ -10,22 +10,8 @@
 // gn_apply applies element by element.
 #include "common.cuh"
 
-// V consecutive floats moved as one access: V = 4 is a 16-byte vector load/store (the callers
-// choose it only for 16-byte aligned rows whose length is a multiple of 4), V = 1 a scalar one.
-template <int V>
-struct alignas(4 * V) Pack {
-    float v[V];
-};
-
-template <int V>
-__device__ __forceinline__ Pack<V> load(const float* p, int i) {
-    return *reinterpret_cast<const Pack<V>*>(p + i);
-}
-
-template <int V>
-__device__ __forceinline__ void store(float* p, int i, const Pack<V>& v) {
-    *reinterpret_cast<Pack<V>*>(p + i) = v;
-}
+// Pack, load and store (common.cuh) move V floats at once: the callers choose V = 4 only for
+// 16-byte aligned rows whose length is a multiple of 4.
 
 __device__ __forceinline__ float sigmoid(float v) {
     return 1.f / (1.f + expf(-v));

@@ -6,12 +6,6 @@
 #include <type_traits>
 #include "common.cuh"
 
-// W consecutive floats (W = 1, 2 or 4), aligned so that one vector access moves them.
-template <int W>
-struct alignas(4 * W) Pack {
-    float v[W];
-};
-
 template <int W>
 using Width = std::integral_constant<int, W>;
 

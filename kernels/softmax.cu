@@ -11,20 +11,6 @@
 // moved with float4 accesses (V = 4).
 #include "common.cuh"
 
-template <int V>
-struct alignas(4 * V) Pack {
-    float v[V];
-};
-
-template <int V>
-__device__ __forceinline__ Pack<V> load(const float* p, int i) {
-    return *reinterpret_cast<const Pack<V>*>(p + i);
-}
-
-template <int V>
-__device__ __forceinline__ void store(float* p, int i, const Pack<V>& v) {
-    *reinterpret_cast<Pack<V>*>(p + i) = v;
-}
 
 // The threads that own one row: a warp (warp_rows != 0; row = warp index in the grid) or the
 // whole block (row = block index). Calls of sum/max must be made by all of them together.

@@ -3,6 +3,7 @@ package dev.magvit4j.backend;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Generator;
+import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
 /**
@@ -203,6 +204,21 @@ public interface Backend {
      * (SPEC.md section 1; not PyTorch's pixel_shuffle order). With inverse, space-to-depth.
      */
     Tensor depthToSpace(Tensor x, int block, boolean inverse);
+
+    /** The output shape of depthToSpace for x of shape s; an error names a shape it cannot take. */
+    static int[] depthToSpaceShape(int[] s, int r, boolean inverse) {
+        if (s.length != 4 || r < 1) throw new IllegalArgumentException("depth-to-space needs [B, C, H, W] and block >= 1, got " + Shape.str(s) + " block " + r);
+        if (inverse) {
+            if (s[2] % r != 0 || s[3] % r != 0) {
+                throw new IllegalArgumentException("space-to-depth of " + Shape.str(s) + ": height and width must be multiples of " + r);
+            }
+            return new int[] {s[0], s[1] * r * r, s[2] / r, s[3] / r};
+        }
+        if (s[1] % (r * r) != 0) {
+            throw new IllegalArgumentException("depth-to-space of " + Shape.str(s) + ": channels must be a multiple of " + (r * r));
+        }
+        return new int[] {s[0], s[1] / (r * r), s[2] * r, s[3] * r};
+    }
 
     // ------------------------------------------------------------------ optimiser
 

@@ -1,7 +1,7 @@
 package dev.magvit4j.backend.cpu;
 
+import dev.magvit4j.backend.Backend;
 import dev.magvit4j.tensor.DType;
-import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -31,19 +31,7 @@ final class CpuDepthToSpace {
 
     static Tensor apply(Tensor x, int r, boolean inverse) {
         int[] s = x.shapeRef();
-        if (s.length != 4 || r < 1) throw new IllegalArgumentException("depth-to-space needs [B, C, H, W] and block >= 1, got " + Shape.str(s) + " block " + r);
-        int[] outShape;
-        if (inverse) {
-            if (s[2] % r != 0 || s[3] % r != 0) {
-                throw new IllegalArgumentException("space-to-depth of " + Shape.str(s) + ": height and width must be multiples of " + r);
-            }
-            outShape = new int[] {s[0], s[1] * r * r, s[2] / r, s[3] / r};
-        } else {
-            if (s[1] % (r * r) != 0) {
-                throw new IllegalArgumentException("depth-to-space of " + Shape.str(s) + ": channels must be a multiple of " + (r * r));
-            }
-            outShape = new int[] {s[0], s[1] / (r * r), s[2] * r, s[3] * r};
-        }
+        int[] outShape = Backend.depthToSpaceShape(s, r, inverse);
         x = CpuElementwise.dense(x);
         float[] in = CpuElementwise.floats(x);
         int xo = x.offset();

@@ -59,7 +59,7 @@ final class CpuLfq {
         z = CpuElementwise.dense(z);
         float[] zv = CpuElementwise.floats(z);
         int zo = z.offset();
-        int[] tokenShape = tokenShape(z.shapeRef());
+        int[] tokenShape = Shape.reduced(z.shapeRef(), new int[] {1}, false);  // [B, *]
         Tensor quantized = CpuBackend.allocate(DType.FLOAT32, z.shapeRef());
         float[] qv = CpuElementwise.floats(quantized);
         Tensor[] out = new Tensor[2 + groupBits.length];
@@ -85,13 +85,6 @@ final class CpuLfq {
             }
         });
         return out;
-    }
-
-    private static int[] tokenShape(int[] zShape) {
-        int[] s = new int[zShape.length - 1];
-        s[0] = zShape[0];
-        System.arraycopy(zShape, 2, s, 1, zShape.length - 2);
-        return s;
     }
 
     /** Tokens per pass: A, B and their gradients exist for one chunk at a time, so memory does not grow with N. */

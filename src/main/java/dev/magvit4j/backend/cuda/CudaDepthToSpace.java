@@ -1,7 +1,7 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.backend.Backend;
 import dev.magvit4j.tensor.DType;
-import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
 import static dev.magvit4j.backend.cuda.CudaTensors.*;
@@ -13,19 +13,7 @@ final class CudaDepthToSpace {
 
     static Tensor apply(CudaBackend be, Tensor x, int r, boolean inverse) {
         int[] s = x.shapeRef();
-        if (s.length != 4 || r < 1) throw new IllegalArgumentException("depth-to-space needs [B, C, H, W] and block >= 1, got " + Shape.str(s) + " block " + r);
-        int[] outShape;
-        if (inverse) {
-            if (s[2] % r != 0 || s[3] % r != 0) {
-                throw new IllegalArgumentException("space-to-depth of " + Shape.str(s) + ": height and width must be multiples of " + r);
-            }
-            outShape = new int[] {s[0], s[1] * r * r, s[2] / r, s[3] / r};
-        } else {
-            if (s[1] % (r * r) != 0) {
-                throw new IllegalArgumentException("depth-to-space of " + Shape.str(s) + ": channels must be a multiple of " + (r * r));
-            }
-            outShape = new int[] {s[0], s[1] / (r * r), s[2] * r, s[3] * r};
-        }
+        int[] outShape = Backend.depthToSpaceShape(s, r, inverse);
         // Geometry in deep terms: C output channels of h x w pixels; one thread per deep pixel of one output channel.
         int[] deep = inverse ? outShape : s;
         int c = deep[1] / (r * r), h = deep[2], w = deep[3], pixels = deep[0] * c * h * w;

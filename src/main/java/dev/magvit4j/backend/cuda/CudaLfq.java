@@ -48,7 +48,7 @@ final class CudaLfq {
         }
         z = contiguousFloat(z);
         int n = t.count();
-        int[] tokenShape = tokenShape(z.shapeRef());
+        int[] tokenShape = Shape.reduced(z.shapeRef(), new int[] {1}, false);  // [B, *]
         Tensor[] out = new Tensor[2 + groupBits.length];
         out[0] = be.empty(DType.FLOAT32, z.shapeRef());
         out[1] = be.empty(DType.INT64, tokenShape);
@@ -58,13 +58,6 @@ final class CudaLfq {
             be.device.launch(M, "lfq_group_index", blocks(be, n, THREADS), 1, 1, THREADS, 0, ptr(out[1]), n, shift, groupBits[g], ptr(out[2 + g]));
         }
         return out;
-    }
-
-    private static int[] tokenShape(int[] zShape) {
-        int[] s = new int[zShape.length - 1];
-        s[0] = zShape[0];
-        System.arraycopy(zShape, 2, s, 1, zShape.length - 2);
-        return s;
     }
 
     /** The entropy kernels' limits: at least one token, at most 2·MAX_BITS channels. */
