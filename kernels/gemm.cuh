@@ -46,40 +46,62 @@ template <int P> constexpr int MIN_BLOCKS = P == PREC_FLOAT32 ? 1 : 2;
 
 // ------------------------------------------------------------------ PTX (BEGIN PTX)
 // The only inline assembly: conversions, ldmatrix and the two mma shapes (PTX ISA 9.7.14).
+// MAGVIT4J_EMULATOR: the test suite's CPU emulator (src/test/cuda-emulator) compiles these files
+// with a host compiler and supplies the same instructions as warp-wide C++.
 
 __device__ __forceinline__ unsigned to_tf32(float v) {
+#ifdef MAGVIT4J_EMULATOR
+    return emu::cvt_rna_tf32(v);
+#else
     unsigned r;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
     return r;
+#endif
 }
 
 // Two floats as bf16x2, round to nearest even: lo in bits 0..15 (the lower k), hi in 16..31.
 __device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
+#ifdef MAGVIT4J_EMULATOR
+    return emu::cvt_rn_bf16x2(hi, lo);
+#else
     unsigned r;
     asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));  // first source -> upper half
     return r;
+#endif
 }
 
 // ldmatrix.x4: lanes 8q..8q+7 give the addresses of the 8 rows (16 bytes each) of matrix q;
 // r[q] of lane l then holds the 32-bit word l % 4 of row l / 4 of matrix q.
 __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const void* row) {
+#ifdef MAGVIT4J_EMULATOR
+    emu::ldmatrix_x4(r, row);
+#else
     unsigned a = (unsigned) __cvta_generic_to_shared(row);
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+#endif
 }
 
 // d += a · b, 16x8x16 bf16 (A row-major, B column-major, float32 accumulators).
 __device__ __forceinline__ void mma_bf16(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+#ifdef MAGVIT4J_EMULATOR
+    emu::mma_m16n8k16_bf16(d, a, b0, b1);
+#else
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
 }
 
 // d += a · b, 16x8x8 tf32.
 __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+#ifdef MAGVIT4J_EMULATOR
+    emu::mma_m16n8k8_tf32(d, a, b0, b1);
+#else
     asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
 }
 // ------------------------------------------------------------------ (END PTX)
 

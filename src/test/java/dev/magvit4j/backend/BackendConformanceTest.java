@@ -3,6 +3,7 @@ package dev.magvit4j.backend;
 import dev.magvit4j.backend.Backend.BinaryOp;
 import dev.magvit4j.backend.Backend.ReduceOp;
 import dev.magvit4j.backend.Backend.UnaryOp;
+import dev.magvit4j.backend.cuda.CudaMatmul;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Generator;
@@ -48,7 +49,11 @@ class BackendConformanceTest {
     }
 
     private void same(String what, double tol, Function<Backend, Tensor[]> op) {
-        Tensor[] want = op.apply(cpu), got = op.apply(gpu);
+        compare(what, tol, op.apply(cpu), op.apply(gpu));
+    }
+
+    /** The GPU's outputs got against the CPU's want. */
+    private void compare(String what, double tol, Tensor[] want, Tensor[] got) {
         assertEquals(want.length, got.length, what + ": number of outputs");
         for (int i = 0; i < want.length; i++) {
             String name = what + " output " + i;
@@ -117,7 +122,7 @@ class BackendConformanceTest {
         assertArrayEquals(big.toFloatArray(), big.to(device).toCpu().toFloatArray(), "round trip through pinned memory");
         for (DType to : DType.values()) {
             same("copy float32 -> " + to, be -> {
-                Tensor dst = be.empty(to, 3, 5, 4);
+                Tensor dst = be.empty(to, 3, 4, 5);
                 be.copy(strided(be, x.permute(0, 2, 1).contiguous()).permute(0, 2, 1), dst);
                 return out(dst);
             });
@@ -270,6 +275,58 @@ class BackendConformanceTest {
         }
     }
 
+    /**
+     * The tensor-core paths: with TF32 or BF16 inputs the GPU must give the float32 product of
+     * the inputs rounded as the hardware rounds them (cvt.rna.tf32: ties away from zero; bf16:
+     * to nearest even), up to the order of the float32 sums. So the CPU runs on rounded inputs
+     * and the comparison is as tight as for FLOAT32: a wrong fragment layout or conversion shows
+     * as a large error, not as "bf16 noise".
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#gpus")
+    void tensorCoreMatmulsAndConvolutions(Device device) {
+        use(device);
+        for (CudaMatmul.Precision precision : new CudaMatmul.Precision[] {CudaMatmul.Precision.TF32, CudaMatmul.Precision.BF16}) {
+            Function<Tensor, Tensor> round = t -> roundedAsTensorCores(t, precision);
+            CudaMatmul.setPrecision(precision);
+            try {
+                for (int[] s : new int[][] {{17, 33, 9}, {128, 64, 256}, {1, 1024, 512}, {200, 129, 67}}) {
+                    Tensor a = randn(s[0], s[1]), b = randn(s[1], s[2]), bias = randn(s[2]);
+                    String what = precision + " matmul " + java.util.Arrays.toString(s);
+                    compare(what, TOL, out(cpu.matmul(round.apply(a), round.apply(b), bias)), out(gpu.matmul(on(gpu, a), on(gpu, b), on(gpu, bias))));
+                    compare(what + " transposed views", TOL, out(cpu.matmul(round.apply(a), round.apply(b), null)),
+                            out(gpu.matmul(strided(gpu, a), strided(gpu, b), null)));
+                }
+                for (int[] c : new int[][] {{2, 3, 9, 7, 5, 3, 1, 1}, {1, 16, 12, 12, 24, 3, 2, 1}, {2, 8, 8, 8, 6, 1, 1, 0}}) {
+                    Tensor x = randn(c[0], c[1], c[2], c[3]), w = randn(c[4], c[1], c[5], c[5]).mul(0.2f), bias = randn(c[4]);
+                    int s = c[6], p = c[7];
+                    Tensor dy = randn(c[0], c[4], (c[2] + 2 * p - c[5]) / s + 1, (c[3] + 2 * p - c[5]) / s + 1);
+                    String what = precision + " conv " + java.util.Arrays.toString(c);
+                    compare(what, TOL, out(cpu.conv2d(round.apply(x), round.apply(w), bias, s, s, p, p)), out(gpu.conv2d(on(gpu, x), on(gpu, w), on(gpu, bias), s, s, p, p)));
+                    compare(what + " backward input", TOL, out(cpu.conv2dBackwardInput(round.apply(dy), round.apply(w), x.shape(), s, s, p, p)),
+                            out(gpu.conv2dBackwardInput(on(gpu, dy), on(gpu, w), x.shape(), s, s, p, p)));
+                    compare(what + " backward weight", TOL, out(cpu.conv2dBackwardWeight(round.apply(dy), round.apply(x), w.shape(), s, s, p, p)),
+                            out(gpu.conv2dBackwardWeight(on(gpu, dy), on(gpu, x), w.shape(), s, s, p, p)));
+                }
+            } finally {
+                CudaMatmul.setPrecision(CudaMatmul.Precision.FLOAT32);
+            }
+        }
+    }
+
+    /** t's values as the tensor cores read them in the given precision (finite inputs). */
+    private static Tensor roundedAsTensorCores(Tensor t, CudaMatmul.Precision precision) {
+        float[] v = t.toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+            int bits = Float.floatToRawIntBits(v[i]);
+            bits = precision == CudaMatmul.Precision.TF32
+                    ? (bits + 0x1000) & ~0x1fff                            // 10 mantissa bits, ties away from zero
+                    : (bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000;  // 7 mantissa bits, ties to even
+            v[i] = Float.intBitsToFloat(bits);
+        }
+        return Tensor.of(v, t.shape());
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.magvit4j.testing.Devices#gpus")
     void maxPoolingWithTies(Device device) {
@@ -360,7 +417,8 @@ class BackendConformanceTest {
         Tensor idx32 = Tensor.ofInts(idx.toIntArray(), 3, 7);
         same("embedding int64", be -> out(be.embedding(on(be, weight), on(be, idx))));
         same("embedding int32", be -> out(be.embedding(on(be, weight), on(be, idx32))));
-        same("embedding backward (repeated rows)", be -> out(be.embeddingBackward(on(be, dy), on(be, indices(5, 3, 7)), 50)));
+        Tensor repeated = indices(5, 3, 7);
+        same("embedding backward (repeated rows)", be -> out(be.embeddingBackward(on(be, dy), on(be, repeated), 50)));
         Tensor x = randn(4, 6, 5);
         for (int dim = 0; dim < 3; dim++) {
             int d = dim;

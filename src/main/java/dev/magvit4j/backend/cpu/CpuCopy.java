@@ -35,6 +35,8 @@ final class CpuCopy {
                 } else if (d.dtype() == DType.FLOAT32) {
                     float[] b = d.floats();
                     for (int i = 0; i < inner; i++) b[o + i * ds] = (float) s.getDouble(so + i * ss);
+                } else if (s.dtype() == DType.FLOAT32) {  // as PyTorch: to integers truncated, to bool v != 0 (0.3 is true)
+                    for (int i = 0; i < inner; i++) d.setDouble(o + i * ds, s.getDouble(so + i * ss));
                 } else {
                     for (int i = 0; i < inner; i++) d.setLong(o + i * ds, s.getLong(so + i * ss));
                 }

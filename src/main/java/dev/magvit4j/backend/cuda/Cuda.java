@@ -3,6 +3,8 @@ package dev.magvit4j.backend.cuda;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -52,6 +54,17 @@ public final class Cuda {
     private static Status probe() {
         if (Cuda.class.getResource("/kernels/copy.ptx") == null) {
             return unavailable("this build of magvit4j has no GPU kernels (nvcc was not found when it was built)");
+        }
+        String driver = System.getProperty("magvit4j.cuda.driver", "");
+        if (!driver.isEmpty()) {
+            // A driver library other than the system's libcuda.so.1 (another install, or the test
+            // suite's CPU emulator): loaded first, it satisfies JCuda's dependency by its soname.
+            if (!Files.isRegularFile(Path.of(driver))) return unavailable("the CUDA driver library " + driver + " given by -Dmagvit4j.cuda.driver does not exist");
+            try {
+                System.load(Path.of(driver).toAbsolutePath().toString());
+            } catch (UnsatisfiedLinkError e) {
+                return unavailable("the CUDA driver library " + driver + " given by -Dmagvit4j.cuda.driver could not be loaded: " + firstLine(e.getMessage()));
+            }
         }
         try {
             JCudaDriver.setExceptionsEnabled(false);

@@ -51,6 +51,7 @@ public final class CudaDevice {
     final CudaAllocator allocator;
     private final Map<String, CUmodule> modules = new HashMap<>();
     private final Map<String, CUfunction> functions = new HashMap<>();
+    private final Map<String, KernelSignature> signatures = new HashMap<>();
     private String lastKernel = "(none)";
     private Pointer staging;
     private ByteBuffer stagingBuffer;
@@ -119,6 +120,8 @@ public final class CudaDevice {
             m = new CUmodule();
             check(cuModuleLoadData(m, ptx), "cuModuleLoadData(kernels/" + module + ".ptx)");
             modules.put(module, m);
+            KernelSignature.parse(new String(ptx, 0, ptx.length - 1, StandardCharsets.US_ASCII))
+                    .forEach((name, signature) -> signatures.put(module + "/" + name, signature));
         }
         f = new CUfunction();
         check(cuModuleGetFunction(f, m, kernel), "cuModuleGetFunction(" + key + ")");
@@ -143,6 +146,7 @@ public final class CudaDevice {
      */
     public void launch(String module, String kernel, int gx, int gy, int gz, int block, int sharedBytes, Object... args) {
         CUfunction f = function(module, kernel);
+        signature(module, kernel).check(args);
         bind();
         Pointer[] params = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) params[i] = param(args[i], kernel, i);
@@ -158,6 +162,10 @@ public final class CudaDevice {
                 throw new CudaError("CUDA error " + CUresult.stringFor(rc) + " in kernel " + lastKernel + " (grid (" + gx + ", " + gy + ", " + gz + "), block " + block + ", arguments " + describe(args) + ")");
             }
         }
+    }
+
+    private synchronized KernelSignature signature(String module, String kernel) {
+        return signatures.get(module + "/" + kernel);  // present: function() found the kernel in this module
     }
 
     /** Raises a kernel's dynamic shared memory limit above the default 48 KiB. */

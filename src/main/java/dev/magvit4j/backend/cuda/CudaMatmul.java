@@ -87,7 +87,7 @@ public final class CudaMatmul {
 
         // Kernel matmul_<precision>_<A major><B major>: A "k" when k is its contiguous direction, else
         // "m"; B "k" when k is (a transposed view such as Wᵀ), else "n".
-        String kernel = "matmul_" + precision.suffix + (aCs == 1 || aRs != 1 ? "k" : "m") + (bRs == 1 && bCs != 1 ? "k" : "n");
+        String kernel = "matmul_" + precision.suffix + "_" + (aCs == 1 || aRs != 1 ? "k" : "m") + (bRs == 1 && bCs != 1 ? "k" : "n");
         long tiles = (long) ceilDiv(m, TILE) * ceilDiv(n, TILE);
         int kSplit = kPerSplit(be, tiles * count, k), splits = Math.max(1, ceilDiv(k, kSplit));
         Tensor target = splits == 1 ? out : be.empty(DType.FLOAT32, splits * out.numel());

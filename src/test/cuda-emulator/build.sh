@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the CPU emulator of the CUDA driver: OUT_DIR/libcuda.so.1, holding driver.cpp and every
+# kernels/*.cu compiled for the host. The kernels it registers are the .entry names of the PTX
+# the main build made (PTX_DIR), so the emulator runs exactly the kernels the jar ships.
+#
+#   src/test/cuda-emulator/build.sh OUT_DIR PTX_DIR
+#
+# The Maven build runs it before the tests; the tests load the result through
+# -Dmagvit4j.cuda.driver. Without g++, nvcc's cuda.h or the PTX it says so and succeeds, and the
+# CUDA tests are skipped with that reason. x86-64 only (driver.cpp switches stacks in assembly).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+kernels="$(cd "$here/../../../kernels" && pwd)"
+out="${1:?usage: build.sh OUT_DIR PTX_DIR}"
+ptx="${2:?usage: build.sh OUT_DIR PTX_DIR}"
+lib="$out/libcuda.so.1"
+
+skip() { echo "[cuda-emulator] $1: not built, the CUDA tests will be skipped"; rm -f "$lib"; exit 0; }
+command -v g++ >/dev/null 2>&1 || skip "g++ not found"
+[ "$(uname -m)" = x86_64 ] || skip "not an x86-64 machine"
+ls "$ptx"/*.ptx >/dev/null 2>&1 || skip "no PTX in $ptx (nvcc not found by the main build)"
+cuda_include=$(nvcc --dryrun -c -x cu /dev/null -o /dev/null 2>&1 | sed -n 's/.*INCLUDES="-I\([^"]*\)".*/\1/p' | head -n 1 || true)
+[ -f "$cuda_include/cuda.h" ] || skip "cuda.h not found beside nvcc"
+
+# Up to date when newer than every source it is made of.
+if [ -f "$lib" ] && [ -z "$(find "$here" "$kernels" "$ptx" -newer "$lib" -type f \( -name '*.cu' -o -name '*.cuh' -o -name '*.h' -o -name '*.cpp' -o -name '*.ptx' -o -name build.sh \) | head -n 1)" ]; then
+  echo "[cuda-emulator] $lib is up to date"
+  exit 0
+fi
+
+mkdir -p "$out/obj"
+flags=(-std=c++17 -O2 -g -fPIC -fno-extern-tls-init -ffp-contract=off -fno-strict-aliasing -w -DMAGVIT4J_EMULATOR -I "$here" -I "$kernels")
+pids=()
+for cu in "$kernels"/*.cu; do
+  name=$(basename "$cu" .cu)
+  [ -f "$ptx/$name.ptx" ] || skip "$ptx/$name.ptx is missing"
+  unit="$out/obj/$name.cpp"
+  {
+    echo "#include \"cuda_emulator.h\""
+    echo "#include \"$cu\""
+    echo "#include \"registry.h\""
+    sed -n 's/^\.visible \.entry \([A-Za-z0-9_]*\)(.*/EMU_KERNEL(\1)/p' "$ptx/$name.ptx"
+  } > "$unit"
+  g++ "${flags[@]}" -c "$unit" -o "$out/obj/$name.o" &
+  pids+=($!)
+done
+g++ "${flags[@]}" -I "$cuda_include" -c "$here/driver.cpp" -o "$out/obj/driver.o" &
+pids+=($!)
+status=0
+for p in "${pids[@]}"; do wait "$p" || status=1; done
+[ "$status" -eq 0 ] || { echo "[cuda-emulator] compilation failed (see above)"; exit 1; }
+
+g++ -shared -Wl,-soname,libcuda.so.1 -o "$lib.tmp" "$out"/obj/*.o -lpthread
+mv "$lib.tmp" "$lib"
+echo "[cuda-emulator] built $lib ($(grep -c '^EMU_KERNEL' "$out"/obj/*.cpp | awk -F: '{n += $2} END {print n}') kernels)"

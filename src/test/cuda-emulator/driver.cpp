@@ -1,0 +1,888 @@
+// A CUDA driver (libcuda.so.1) that runs the kernels on the CPU: the part of the driver API
+// magvit4j and JCuda use, over host memory, with kernels/*.cu compiled for the host (see
+// cuda_emulator.h) and launched block by block on a pool of worker threads, each block's
+// threads as fibers. It stands in for the NVIDIA driver in the test suite, so the whole GPU
+// path (Java -> JCuda -> driver -> kernels) runs on machines without a GPU.
+//
+// Beyond running the kernels it checks what a GPU would only show as wrong numbers or a crash:
+//   - launches: block and grid limits, the kernel's __launch_bounds__ (.maxntid in its PTX),
+//     dynamic shared memory against the kernel's limit (48 KiB unless raised), and every pointer
+//     argument pointing into a live allocation;
+//   - memory: fresh allocations and dynamic shared memory are filled with 0xFF bytes (NaN as
+//     floats), every allocation sits between 256-byte red zones that are checked after each
+//     launch (a write past either end is reported with the kernel's name), copies must stay
+//     inside one allocation;
+//   - synchronisation: threads at different __syncthreads, warp collectives over part of a warp
+//     or after lanes have exited, and deadlocks; races, by running the threads of odd blocks in
+//     reverse order.
+// A violation fails the call with a CUDA error code and a line on stderr saying what happened.
+#include <cuda.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cuda_emulator.h"
+#include "registry.h"
+
+// ------------------------------------------------------------------ the emulated device
+
+static const char* const DEVICE_NAME = "magvit4j CUDA emulator (CPU)";
+static const size_t TOTAL_MEMORY = 16ull << 30;
+static const int MULTIPROCESSORS = 132;  // an H100 SXM's, so grids are sized as on one
+static const int SHARED_DEFAULT = 48 << 10;
+static const int SHARED_OPTIN = 232448;  // 227 KiB, the opt-in limit of sm_90
+static const size_t RED_ZONE = 256;
+static const unsigned char POISON = 0xff;
+
+// `extern __shared__ float smem[];` in the kernels is this buffer: dynamic shared memory.
+alignas(16) thread_local float smem[SHARED_OPTIN / 4];
+
+static void report(const std::string& what) {
+    fprintf(stderr, "[cuda-emulator] %s\n", what.c_str());
+    fflush(stderr);
+}
+
+// ------------------------------------------------------------------ fibers
+
+// Switches stacks: saves the callee-saved registers on the current stack, stores its pointer in
+// *save, and resumes the context whose stack pointer is `load` (System V x86-64 ABI).
+extern "C" void emu_switch(void** save, void* load);
+asm(R"(
+    .text
+    .globl emu_switch
+    .hidden emu_switch
+    .type emu_switch, @function
+emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size emu_switch, .-emu_switch
+)");
+
+namespace emu {
+
+thread_local Thread* current_thread;
+thread_local uint3 block_idx, block_dim, grid_dim;
+
+struct Kernel {
+    std::string name;
+    Invoker invoke;
+    void* fn;
+    std::vector<int> sizes;
+    std::vector<bool> pointers;
+};
+
+static std::map<std::string, Kernel>& registry() {
+    static std::map<std::string, Kernel> kernels;
+    return kernels;
+}
+
+void register_kernel(const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<bool> pointers) {
+    registry()[name] = Kernel{name, invoke, fn, std::move(sizes), std::move(pointers)};
+}
+
+enum State : char { READY, AT_BARRIER, AT_WARP, DONE };
+
+struct Fiber {
+    Thread t;  // first: current_thread points here
+    void* sp;
+    int lane, warp;
+    State state;
+};
+
+struct Warp {
+    int lanes, live, arrived, words;
+    unsigned phase;
+    uint64_t table[2][32][8];  // double-buffered: see warp_share
+};
+
+static const size_t STACK_BYTES = 256 << 10;
+
+// One block at a time per worker thread: its fibers, warps and barrier state.
+struct Block {
+    std::vector<Fiber> fibers;
+    std::vector<Warp> warps;
+    int live = 0, arrived = 0;
+    const char* site = nullptr;
+    void* scheduler_sp = nullptr;
+    const Kernel* kernel = nullptr;
+    void** params = nullptr;
+    std::string error;
+    char* stacks = nullptr;
+    size_t stack_count = 0;
+
+    ~Block() {
+        if (stacks) munmap(stacks, stack_count * STACK_BYTES);
+    }
+
+    // Stacks for n fibers, each with an inaccessible guard page below it.
+    void reserve(size_t n) {
+        if (n <= stack_count) return;
+        if (stacks) munmap(stacks, stack_count * STACK_BYTES);
+        void* p = mmap(nullptr, n * STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) {
+            report("cannot map fiber stacks");
+            abort();
+        }
+        stacks = (char*) p;
+        stack_count = n;
+        long page = sysconf(_SC_PAGESIZE);
+        for (size_t i = 0; i < n; i++) mprotect(stacks + i * STACK_BYTES, page, PROT_NONE);
+    }
+};
+
+static thread_local Block* block;
+
+static Fiber* self() {
+    return (Fiber*) current_thread;
+}
+
+static void yield(Fiber* f) {
+    emu_switch(&f->sp, block->scheduler_sp);
+}
+
+void fail(const char* what) {
+    Block& b = *block;
+    Fiber* f = self();
+    char where[160];
+    snprintf(where, sizeof where, " (thread (%u, %u, %u) of block (%u, %u, %u))", f->t.tid.x, f->t.tid.y, f->t.tid.z, block_idx.x, block_idx.y, block_idx.z);
+    b.error = std::string(what) + where;
+    emu_switch(&f->sp, b.scheduler_sp);  // never resumed
+    __builtin_unreachable();
+}
+
+int lane() {
+    return self()->lane;
+}
+
+static void release_block(Block& b) {
+    for (Fiber& f : b.fibers)
+        if (f.state == AT_BARRIER) f.state = READY;
+    b.arrived = 0;
+}
+
+static void release_warp(Block& b, int w) {
+    Warp& warp = b.warps[w];
+    for (int l = 0; l < warp.lanes; l++) {
+        Fiber& f = b.fibers[32 * w + l];
+        if (f.state == AT_WARP) f.state = READY;
+    }
+    warp.arrived = 0;
+    warp.phase++;
+}
+
+void syncthreads(const char* site) {
+    Block& b = *block;
+    Fiber* f = self();
+    if (b.arrived == 0) {
+        b.site = site;
+    } else if (b.site != site && strcmp(b.site, site) != 0) {
+        fail(("threads of one block wait at different barriers: __syncthreads at " + std::string(b.site) + " and at " + site).c_str());
+    }
+    f->state = AT_BARRIER;
+    if (++b.arrived == b.live) {
+        release_block(b);  // the last to arrive goes on at once
+    } else {
+        yield(f);
+    }
+}
+
+// Lanes write into table[phase & 1] and read it after the barrier. The next collective writes
+// the other half; the one after that writes this half again only once every lane has reached
+// the barrier in between, that is, after every lane has finished reading.
+const uint64_t (*warp_share(unsigned mask, const uint64_t* mine, int words))[8] {
+    Block& b = *block;
+    Fiber* f = self();
+    Warp& w = b.warps[f->warp];
+    unsigned all = w.lanes == 32 ? 0xffffffffu : (1u << w.lanes) - 1;
+    if (mask != all) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "warp collective with mask 0x%08x in a warp of %d lanes: the emulator runs only whole-warp collectives", mask, w.lanes);
+        fail(msg);
+    }
+    if (w.live != w.lanes) fail("warp collective after lanes of the warp have exited");
+    if (w.arrived == 0) {
+        w.words = words;
+    } else if (w.words != words) {
+        fail("lanes of one warp are in different warp collectives (shuffle, ldmatrix, mma or __syncwarp)");
+    }
+    int half = w.phase & 1;
+    if (words > 0) memcpy(w.table[half][f->lane], mine, words * sizeof(uint64_t));
+    f->state = AT_WARP;
+    if (++w.arrived == w.live) {
+        release_warp(b, f->warp);
+    } else {
+        yield(f);
+    }
+    return w.table[half];
+}
+
+static void finish(Fiber* f) {
+    Block& b = *block;
+    Warp& w = b.warps[f->warp];
+    f->state = DONE;
+    b.live--;
+    w.live--;
+    if (w.arrived > 0) fail("a lane exited while the rest of its warp waits in a warp collective");
+    if (b.arrived > 0 && b.arrived == b.live) release_block(b);
+}
+
+[[noreturn]] static void fiber_main() {
+    Block& b = *block;
+    Fiber* f = self();
+    b.kernel->invoke(b.kernel->fn, b.params);
+    finish(f);
+    emu_switch(&f->sp, b.scheduler_sp);  // never resumed
+    __builtin_unreachable();
+}
+
+// A fresh stack that emu_switch "returns" into fiber_main with the ABI's alignment.
+static void* fresh_stack(char* base) {
+    uintptr_t top = ((uintptr_t) base + STACK_BYTES) & ~(uintptr_t) 15;
+    uint64_t* sp = (uint64_t*) (top - 64);
+    for (int i = 0; i < 6; i++) sp[i] = 0;  // r15, r14, r13, r12, rbx, rbp
+    sp[6] = (uint64_t) (uintptr_t) &fiber_main;
+    sp[7] = 0;
+    return sp;
+}
+
+// Runs one block to the end; false (with the reason in b.error) when it failed. Between two
+// barriers each thread runs until it blocks, in thread order, or in reverse order when
+// `reverse` (odd blocks): a race whose outcome depends on that order then differs between
+// blocks and shows in the results.
+static bool run_block(Block& b, const Kernel* k, void** params, uint3 dim, bool reverse) {
+    int n = dim.x * dim.y * dim.z;
+    b.reserve(n);
+    b.fibers.assign(n, Fiber{});
+    b.warps.assign((n + 31) / 32, Warp{});
+    for (int i = 0; i < n; i++) {
+        Fiber& f = b.fibers[i];
+        f.t.tid = {(unsigned) (i % dim.x), (unsigned) (i / dim.x % dim.y), (unsigned) (i / (dim.x * dim.y))};
+        f.lane = i % 32;
+        f.warp = i / 32;
+        f.state = READY;
+        f.sp = fresh_stack(b.stacks + (size_t) i * STACK_BYTES);
+    }
+    for (size_t w = 0; w < b.warps.size(); w++) {
+        b.warps[w].lanes = b.warps[w].live = std::min(32, n - 32 * (int) w);
+    }
+    b.live = n;
+    b.arrived = 0;
+    b.kernel = k;
+    b.params = params;
+    b.error.clear();
+    block = &b;
+    while (b.live > 0) {
+        bool ran = false;
+        for (int j = 0; j < n; j++) {
+            Fiber& f = b.fibers[reverse ? n - 1 - j : j];
+            if (f.state != READY) continue;
+            current_thread = &f.t;
+            emu_switch(&b.scheduler_sp, f.sp);
+            ran = true;
+            if (!b.error.empty()) return false;
+        }
+        if (!ran) {
+            int at_barrier = 0, at_warp = 0;
+            for (Fiber& f : b.fibers) {
+                at_barrier += f.state == AT_BARRIER;
+                at_warp += f.state == AT_WARP;
+            }
+            b.error = "deadlock: " + std::to_string(at_barrier) + " threads wait at __syncthreads (" + (b.site ? b.site : "?") + "), " + std::to_string(at_warp) +
+                      " in warp collectives, " + std::to_string(b.live - at_barrier - at_warp) + " others";
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace emu
+
+// ------------------------------------------------------------------ worker pool
+
+// The blocks of one launch, taken by the workers in order of their linear index.
+struct Launch {
+    const emu::Kernel* kernel;
+    void** params;
+    uint3 grid, dim;
+    unsigned shared_bytes;
+    long blocks;
+    std::atomic<long> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex error_lock;
+    std::string error;
+};
+
+class Pool {
+  public:
+    Pool() {
+        const char* env = getenv("MAGVIT4J_EMULATOR_THREADS");
+        int n = env ? atoi(env) : (int) std::thread::hardware_concurrency();
+        if (n < 1) n = 1;
+        for (int i = 0; i < n; i++) threads.emplace_back([this] { work(); });
+    }
+
+    // Runs every block of the launch; the error of the first failing block, or "".
+    std::string run(Launch& l) {
+        std::unique_lock<std::mutex> lock(m);
+        job = &l;
+        busy = (int) threads.size();
+        generation++;
+        wake.notify_all();
+        done.wait(lock, [this] { return busy == 0; });
+        job = nullptr;
+        return l.error;
+    }
+
+  private:
+    std::vector<std::thread> threads;
+    std::mutex m;
+    std::condition_variable wake, done;
+    Launch* job = nullptr;
+    int busy = 0;
+    unsigned long generation = 0;
+
+    void work() {
+        emu::Block b;
+        unsigned long seen = 0;
+        for (;;) {
+            Launch* l;
+            {
+                std::unique_lock<std::mutex> lock(m);
+                wake.wait(lock, [&] { return generation != seen; });
+                seen = generation;
+                l = job;
+            }
+            emu::block_dim = l->dim;
+            emu::grid_dim = l->grid;
+            for (long i; !l->failed && (i = l->next++) < l->blocks;) {
+                emu::block_idx = {(unsigned) (i % l->grid.x), (unsigned) (i / l->grid.x % l->grid.y), (unsigned) (i / ((long) l->grid.x * l->grid.y))};
+                memset(smem, POISON, l->shared_bytes);
+                if (!emu::run_block(b, l->kernel, l->params, l->dim, i % 2 == 1)) {
+                    std::lock_guard<std::mutex> g(l->error_lock);
+                    if (!l->failed.exchange(true)) l->error = b.error;
+                }
+            }
+            std::lock_guard<std::mutex> lock(m);
+            if (--busy == 0) done.notify_all();
+        }
+    }
+};
+
+static Pool& pool() {
+    static Pool* p = new Pool();  // never destroyed: its threads outlive static destruction
+    return *p;
+}
+
+// ------------------------------------------------------------------ memory
+
+struct Allocation {
+    size_t bytes;
+    bool host;  // cuMemAllocHost: page-locked host memory, also addressable by kernels
+};
+
+static std::mutex memory_lock;
+static std::map<uintptr_t, Allocation> allocations;  // by the address handed out
+static size_t allocated = 0;
+
+static uintptr_t allocate(size_t bytes, bool host) {
+    size_t total = RED_ZONE + ((bytes + 255) & ~(size_t) 255) + RED_ZONE;
+    unsigned char* raw = (unsigned char*) aligned_alloc(256, total);
+    if (!raw) return 0;
+    memset(raw, POISON, total);
+    uintptr_t p = (uintptr_t) raw + RED_ZONE;
+    std::lock_guard<std::mutex> g(memory_lock);
+    allocations[p] = Allocation{bytes, host};
+    allocated += bytes;
+    return p;
+}
+
+static CUresult release(uintptr_t p, bool host) {
+    std::lock_guard<std::mutex> g(memory_lock);
+    auto it = allocations.find(p);
+    if (it == allocations.end() || it->second.host != host) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "free of 0x%lx, which is not a live %s allocation", (unsigned long) p, host ? "pinned host" : "device");
+        report(msg);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    allocated -= it->second.bytes;
+    allocations.erase(it);
+    free((void*) (p - RED_ZONE));
+    return CUDA_SUCCESS;
+}
+
+// The allocation holding [p, p + bytes), or null.
+static const Allocation* holding(uintptr_t p, size_t bytes, uintptr_t* base) {
+    std::lock_guard<std::mutex> g(memory_lock);
+    auto it = allocations.upper_bound(p);
+    if (it == allocations.begin()) return nullptr;
+    --it;
+    if (p + bytes > it->first + it->second.bytes) return nullptr;
+    *base = it->first;
+    return &it->second;
+}
+
+static CUresult check_range(uintptr_t p, size_t bytes, const char* call) {
+    uintptr_t base;
+    if (holding(p, bytes, &base)) return CUDA_SUCCESS;
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s: device range [0x%lx, +%zu) is not inside one allocation", call, (unsigned long) p, bytes);
+    report(msg);
+    return CUDA_ERROR_INVALID_VALUE;
+}
+
+// The first allocation whose red zones are no longer intact, described; "" when all are.
+static std::string damaged_red_zone() {
+    static unsigned char clean[RED_ZONE + 256];
+    static bool init = (memset(clean, POISON, sizeof clean), true);
+    (void) init;
+    std::lock_guard<std::mutex> g(memory_lock);
+    for (auto& [p, a] : allocations) {
+        const unsigned char* before = (const unsigned char*) (p - RED_ZONE);
+        const unsigned char* after = (const unsigned char*) (p + a.bytes);
+        size_t after_bytes = RED_ZONE + (((a.bytes + 255) & ~(size_t) 255) - a.bytes);
+        bool front = memcmp(before, clean, RED_ZONE) != 0, back = memcmp(after, clean, after_bytes) != 0;
+        if (!front && !back) continue;
+        char msg[200];
+        snprintf(msg, sizeof msg, "wrote %s the %zu-byte allocation at 0x%lx", front ? "before the start of" : "past the end of", a.bytes, (unsigned long) p);
+        memset((void*) (p - RED_ZONE), POISON, RED_ZONE);  // reported once
+        memset((void*) after, POISON, after_bytes);
+        return msg;
+    }
+    return "";
+}
+
+// ------------------------------------------------------------------ modules
+
+// A kernel as its PTX declares it, joined with its host build.
+struct Function {
+    std::string name;
+    std::vector<int> param_bytes;
+    int max_threads = 1024;  // .maxntid, from __launch_bounds__
+    int max_dynamic_shared = SHARED_DEFAULT;
+    const emu::Kernel* kernel = nullptr;
+};
+
+struct Module {
+    std::map<std::string, Function> functions;
+};
+
+// Byte size of one PTX parameter declaration such as ".param .u64 .ptr .align 1 k_param_0" or
+// ".param .align 4 .b8 k_param_1[72]".
+static int param_bytes(const std::string& decl) {
+    int unit = 0;
+    size_t pos = 0;
+    while ((pos = decl.find('.', pos)) != std::string::npos) {
+        char kind = pos + 1 < decl.size() ? decl[pos + 1] : 0;
+        if ((kind == 'u' || kind == 's' || kind == 'f' || kind == 'b') && pos + 2 < decl.size() && isdigit((unsigned char) decl[pos + 2])) {
+            unit = atoi(decl.c_str() + pos + 2) / 8;
+            break;
+        }
+        pos++;
+    }
+    size_t bracket = decl.find('[');
+    return bracket == std::string::npos ? unit : unit * atoi(decl.c_str() + bracket + 1);
+}
+
+static CUresult parse_ptx(const char* text, Module& m) {
+    std::string ptx(text);
+    size_t pos = 0;
+    while ((pos = ptx.find(".entry ", pos)) != std::string::npos) {
+        pos += 7;
+        size_t open = ptx.find('(', pos), close = ptx.find(')', open);
+        if (open == std::string::npos || close == std::string::npos) return CUDA_ERROR_INVALID_PTX;
+        Function f;
+        f.name = ptx.substr(pos, open - pos);
+        while (!f.name.empty() && isspace((unsigned char) f.name.back())) f.name.pop_back();
+        std::string params = ptx.substr(open + 1, close - open - 1);
+        size_t p = 0;
+        while ((p = params.find(".param", p)) != std::string::npos) {
+            size_t end = params.find(',', p);
+            f.param_bytes.push_back(param_bytes(params.substr(p + 6, end == std::string::npos ? std::string::npos : end - p - 6)));
+            p += 6;
+        }
+        size_t body = ptx.find('{', close);
+        std::string directives = ptx.substr(close, body - close);
+        size_t ntid = directives.find(".maxntid");
+        if (ntid != std::string::npos) {
+            int x = 1, y = 1, z = 1;
+            sscanf(directives.c_str() + ntid + 8, " %d , %d , %d", &x, &y, &z);
+            f.max_threads = x * y * z;
+        }
+        m.functions[f.name] = f;
+        pos = close;
+    }
+    return m.functions.empty() ? CUDA_ERROR_INVALID_PTX : CUDA_SUCCESS;
+}
+
+// ------------------------------------------------------------------ the driver API
+
+struct Event {
+    std::chrono::steady_clock::time_point at;
+};
+
+static bool initialized = false;
+static int context_token, stream_token;
+static std::mutex launch_lock;  // one stream, in issue order
+
+extern "C" {
+
+CUresult cuInit(unsigned int) {
+    initialized = true;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDriverGetVersion(int* version) {
+    *version = CUDA_VERSION;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetCount(int* count) {
+    if (!initialized) return CUDA_ERROR_NOT_INITIALIZED;
+    *count = 1;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGet(CUdevice* device, int ordinal) {
+    if (!initialized) return CUDA_ERROR_NOT_INITIALIZED;
+    if (ordinal != 0) return CUDA_ERROR_INVALID_DEVICE;
+    *device = 0;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetName(char* name, int len, CUdevice device) {
+    if (device != 0) return CUDA_ERROR_INVALID_DEVICE;
+    snprintf(name, len, "%s", DEVICE_NAME);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceTotalMem(size_t* bytes, CUdevice device) {
+    if (device != 0) return CUDA_ERROR_INVALID_DEVICE;
+    *bytes = TOTAL_MEMORY;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetAttribute(int* value, CUdevice_attribute attribute, CUdevice device) {
+    if (device != 0) return CUDA_ERROR_INVALID_DEVICE;
+    switch (attribute) {
+        case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *value = 1024; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X: *value = 1024; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y: *value = 1024; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z: *value = 64; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X: *value = 2147483647; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y: *value = 65535; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z: *value = 65535; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK: *value = SHARED_DEFAULT; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *value = SHARED_OPTIN; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR: *value = 233472; break;
+        case CU_DEVICE_ATTRIBUTE_WARP_SIZE: *value = 32; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK: *value = 65536; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR: *value = 65536; break;
+        case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *value = MULTIPROCESSORS; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR: *value = 2048; break;
+        case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *value = 9; break;
+        case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *value = 0; break;
+        case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE: *value = 50 << 20; break;
+        case CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING: *value = 1; break;
+        default: {
+            report("cuDeviceGetAttribute: attribute " + std::to_string((int) attribute) + " is not emulated");
+            return CUDA_ERROR_INVALID_VALUE;
+        }
+    }
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDevicePrimaryCtxRetain(CUcontext* context, CUdevice device) {
+    if (device != 0) return CUDA_ERROR_INVALID_DEVICE;
+    *context = (CUcontext) &context_token;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDevicePrimaryCtxRelease(CUdevice device) {
+    return device == 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
+}
+
+CUresult cuCtxSetCurrent(CUcontext context) {
+    return context == nullptr || context == (CUcontext) &context_token ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+}
+
+CUresult cuCtxGetCurrent(CUcontext* context) {
+    *context = (CUcontext) &context_token;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuCtxSynchronize() {
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamCreate(CUstream* stream, unsigned int) {
+    *stream = (CUstream) &stream_token;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamDestroy(CUstream) {
+    return CUDA_SUCCESS;
+}
+
+// Work runs when it is issued, so a stream is always idle.
+CUresult cuStreamSynchronize(CUstream) {
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemAlloc(CUdeviceptr* p, size_t bytes) {
+    if (bytes == 0) return CUDA_ERROR_INVALID_VALUE;
+    {
+        std::lock_guard<std::mutex> g(memory_lock);
+        if (allocated + bytes > TOTAL_MEMORY) return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    uintptr_t a = allocate(bytes, false);
+    if (!a) return CUDA_ERROR_OUT_OF_MEMORY;
+    *p = (CUdeviceptr) a;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemFree(CUdeviceptr p) {
+    return release((uintptr_t) p, false);
+}
+
+CUresult cuMemAllocHost(void** p, size_t bytes) {
+    if (bytes == 0) return CUDA_ERROR_INVALID_VALUE;
+    uintptr_t a = allocate(bytes, true);
+    if (!a) return CUDA_ERROR_OUT_OF_MEMORY;
+    *p = (void*) a;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemFreeHost(void* p) {
+    return release((uintptr_t) p, true);
+}
+
+CUresult cuMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+    std::lock_guard<std::mutex> g(memory_lock);
+    *free_bytes = TOTAL_MEMORY - allocated;
+    *total_bytes = TOTAL_MEMORY;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyHtoD(CUdeviceptr dst, const void* src, size_t bytes) {
+    CUresult rc = check_range(dst, bytes, "cuMemcpyHtoD");
+    if (rc == CUDA_SUCCESS && bytes) memcpy((void*) dst, src, bytes);
+    return rc;
+}
+
+CUresult cuMemcpyDtoH(void* dst, CUdeviceptr src, size_t bytes) {
+    CUresult rc = check_range(src, bytes, "cuMemcpyDtoH");
+    if (rc == CUDA_SUCCESS && bytes) memcpy(dst, (const void*) src, bytes);
+    return rc;
+}
+
+CUresult cuMemcpyDtoD(CUdeviceptr dst, CUdeviceptr src, size_t bytes) {
+    CUresult rc = check_range(src, bytes, "cuMemcpyDtoD (source)");
+    if (rc == CUDA_SUCCESS) rc = check_range(dst, bytes, "cuMemcpyDtoD (destination)");
+    if (rc == CUDA_SUCCESS && bytes) memmove((void*) dst, (const void*) src, bytes);
+    return rc;
+}
+
+CUresult cuMemcpyHtoDAsync(CUdeviceptr dst, const void* src, size_t bytes, CUstream) {
+    return cuMemcpyHtoD(dst, src, bytes);
+}
+
+CUresult cuMemcpyDtoHAsync(void* dst, CUdeviceptr src, size_t bytes, CUstream) {
+    return cuMemcpyDtoH(dst, src, bytes);
+}
+
+CUresult cuMemcpyDtoDAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream) {
+    return cuMemcpyDtoD(dst, src, bytes);
+}
+
+CUresult cuMemsetD8(CUdeviceptr dst, unsigned char value, size_t bytes) {
+    CUresult rc = check_range(dst, bytes, "cuMemsetD8");
+    if (rc == CUDA_SUCCESS && bytes) memset((void*) dst, value, bytes);
+    return rc;
+}
+
+CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char value, size_t bytes, CUstream) {
+    return cuMemsetD8(dst, value, bytes);
+}
+
+CUresult cuMemsetD32(CUdeviceptr dst, unsigned int value, size_t count) {
+    CUresult rc = check_range(dst, count * 4, "cuMemsetD32");
+    if (rc == CUDA_SUCCESS)
+        for (size_t i = 0; i < count; i++) ((unsigned*) dst)[i] = value;
+    return rc;
+}
+
+CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned int value, size_t count, CUstream) {
+    return cuMemsetD32(dst, value, count);
+}
+
+CUresult cuModuleLoadData(CUmodule* module, const void* image) {
+    Module* m = new Module();
+    CUresult rc = parse_ptx((const char*) image, *m);
+    if (rc != CUDA_SUCCESS) {
+        report("cuModuleLoadData: no .entry found: the image is not PTX text");
+        delete m;
+        return rc;
+    }
+    for (auto& [name, f] : m->functions) {
+        auto it = emu::registry().find(name);
+        if (it == emu::registry().end()) continue;  // reported if it is ever asked for
+        f.kernel = &it->second;
+        if (f.kernel->sizes != f.param_bytes) {
+            report("cuModuleLoadData: the host build of " + name + " takes other parameters than its PTX: rebuild the emulator");
+            delete m;
+            return CUDA_ERROR_INVALID_IMAGE;
+        }
+    }
+    *module = (CUmodule) m;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuModuleLoadDataEx(CUmodule* module, const void* image, unsigned int, CUjit_option*, void**) {
+    return cuModuleLoadData(module, image);
+}
+
+CUresult cuModuleUnload(CUmodule module) {
+    delete (Module*) module;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuModuleGetFunction(CUfunction* function, CUmodule module, const char* name) {
+    Module* m = (Module*) module;
+    auto it = m->functions.find(name);
+    if (it == m->functions.end()) return CUDA_ERROR_NOT_FOUND;
+    if (!it->second.kernel) {
+        report(std::string("cuModuleGetFunction: ") + name + " is in the PTX but not in the emulator's host build: rebuild the emulator");
+        return CUDA_ERROR_NOT_FOUND;
+    }
+    *function = (CUfunction) &it->second;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuFuncSetAttribute(CUfunction function, CUfunction_attribute attribute, int value) {
+    Function* f = (Function*) function;
+    if (attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) {
+        report("cuFuncSetAttribute: attribute " + std::to_string((int) attribute) + " is not emulated");
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    if (value < 0 || value > SHARED_OPTIN) return CUDA_ERROR_INVALID_VALUE;
+    f->max_dynamic_shared = value;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuLaunchKernel(CUfunction function, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz,
+                        unsigned int shared_bytes, CUstream, void** params, void** extra) {
+    Function* f = (Function*) function;
+    auto refuse = [&](const std::string& why, CUresult rc) {
+        report("cuLaunchKernel(" + f->name + "): " + why);
+        return rc;
+    };
+    long threads = (long) bx * by * bz;
+    if (gx == 0 || gy == 0 || gz == 0 || threads == 0) return refuse("an empty grid or block", CUDA_ERROR_INVALID_VALUE);
+    if (bx > 1024 || by > 1024 || bz > 64 || threads > 1024) return refuse("a block of more than 1024 threads", CUDA_ERROR_INVALID_VALUE);
+    if (gx > 2147483647u || gy > 65535 || gz > 65535) return refuse("grid dimensions over the limits", CUDA_ERROR_INVALID_VALUE);
+    if (threads > f->max_threads) {
+        return refuse("block of " + std::to_string(threads) + " threads, but __launch_bounds__ allows " + std::to_string(f->max_threads), CUDA_ERROR_INVALID_VALUE);
+    }
+    if ((int) shared_bytes > f->max_dynamic_shared) {
+        return refuse(std::to_string(shared_bytes) + " bytes of dynamic shared memory, over the kernel's limit of " + std::to_string(f->max_dynamic_shared) +
+                              " (raise it with cuFuncSetAttribute)",
+                      CUDA_ERROR_INVALID_VALUE);
+    }
+    if (extra) return refuse("parameters through `extra` are not emulated", CUDA_ERROR_NOT_SUPPORTED);
+    const emu::Kernel* k = f->kernel;
+    if (!k->sizes.empty() && !params) return refuse("no kernelParams", CUDA_ERROR_INVALID_VALUE);
+    for (size_t i = 0; i < k->sizes.size(); i++) {
+        if (!k->pointers[i]) continue;
+        uintptr_t p = *(uintptr_t*) params[i], base;
+        if (p != 0 && !holding(p, 0, &base)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "argument %zu (0x%lx) points into no live allocation", i, (unsigned long) p);
+            return refuse(msg, CUDA_ERROR_ILLEGAL_ADDRESS);
+        }
+    }
+    std::lock_guard<std::mutex> g(launch_lock);
+    Launch l;
+    l.kernel = k;
+    l.params = params;
+    l.grid = {gx, gy, gz};
+    l.dim = {bx, by, bz};
+    l.shared_bytes = shared_bytes;
+    l.blocks = (long) gx * gy * gz;
+    std::string error = pool().run(l);
+    if (!error.empty()) return refuse(error, CUDA_ERROR_LAUNCH_FAILED);
+    std::string damage = damaged_red_zone();
+    if (!damage.empty()) return refuse(damage, CUDA_ERROR_ILLEGAL_ADDRESS);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventCreate(CUevent* event, unsigned int) {
+    *event = (CUevent) new Event();
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventRecord(CUevent event, CUstream) {
+    ((Event*) event)->at = std::chrono::steady_clock::now();
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventSynchronize(CUevent) {
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventQuery(CUevent) {
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
+    *ms = std::chrono::duration<float, std::milli>(((Event*) end)->at - ((Event*) start)->at).count();
+    return CUDA_SUCCESS;
+}
+
+// CUDA 13's cuda.h names this cuEventElapsedTime_v2; drivers keep the old symbol, which JCuda 12 calls.
+#undef cuEventElapsedTime
+CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
+    return cuEventElapsedTime_v2(ms, start, end);
+}
+
+CUresult cuEventDestroy(CUevent event) {
+    delete (Event*) event;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuGetErrorName(CUresult rc, const char** name) {
+    static thread_local char buf[32];
+    snprintf(buf, sizeof buf, "CUresult %d", (int) rc);
+    *name = buf;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuGetErrorString(CUresult rc, const char** text) {
+    return cuGetErrorName(rc, text);
+}
+
+}  // extern "C"
