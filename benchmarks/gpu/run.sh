@@ -22,7 +22,9 @@ report="$out/report.md"
 if [ ! -x /tmp/jre/bin/java ]; then tar -xJf "$g/jre.tar.xz" -C /tmp; fi
 java=/tmp/jre/bin/java
 if [ ! -d /tmp/goldens ]; then mkdir -p /tmp/goldens && tar -xf "$g/goldens.tar" -C /tmp/goldens; fi
-jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx32g)
+# JAVA_OPTS: extra JVM options, as for ./magvit4j (a dry run here on the test suite's CPU emulator:
+# JAVA_OPTS=-Dmagvit4j.cuda.driver=target/cuda-emulator/libcuda.so.1).
+jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx32g ${JAVA_OPTS:-})
 
 {
   echo "# magvit4j GPU run, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -41,6 +43,7 @@ for phase in "${phases[@]}"; do
         -jar "$g/lib/junit-platform-console-standalone-1.11.4.jar" execute \
         --class-path "$g/tests.jar:$g/magvit4j.jar" \
         --select-class dev.magvit4j.backend.BackendConformanceTest \
+        --select-class dev.magvit4j.backend.cuda.CudaLaunchTest \
         --select-class dev.magvit4j.golden.LfqGoldenTest \
         --select-class dev.magvit4j.golden.TokenizerGoldenTest \
         --select-class dev.magvit4j.golden.ArGoldenTest \

@@ -169,8 +169,8 @@ public final class Transformer extends Module {
 
     /**
      * Teacher-forced logits for whole sequences: sub-tokens pre, post [B, T] (T = block size or
-     * fewer) and class labels [B] or [B, 1]. In training mode, labels are dropped to "no class"
-     * with probability classDrop and the dropouts are on.
+     * fewer) and class labels [B] or [B, 1], on any device (they move to the model's). In training
+     * mode, labels are dropped to "no class" with probability classDrop and the dropouts are on.
      */
     public Logits forward(Tensor pre, Tensor post, Tensor labels) {
         checkTokens(pre, post);
@@ -178,6 +178,10 @@ public final class Transformer extends Module {
         if (labels.numel() != b) throw new IllegalArgumentException("need one class label per sequence: " + b + " sequences, labels " + Shape.str(labels.shapeRef()));
         labels = labels.reshape(b);
         if (isTraining() && config.classDrop() > 0) labels = dropLabels(labels);
+        Device device = device();
+        pre = pre.to(device);
+        post = post.to(device);
+        labels = labels.to(device);
 
         Tensor ePre = preEmb.forward(pre);
         Tensor tokens = ePre.add(postEmb.forward(post));
@@ -204,8 +208,9 @@ public final class Transformer extends Module {
     /** The two terms of {@link #loss}: {cross_entropy(pre), cross_entropy(post)}. */
     public Tensor[] lossTerms(Logits logits, Tensor pre, Tensor post) {
         int n = pre.numel();
-        return new Tensor[] {Softmax.crossEntropy(logits.pre().reshape(n, -1), pre.reshape(n)),
-                Softmax.crossEntropy(logits.post().reshape(n, -1), post.reshape(n))};
+        Device device = logits.pre().device();
+        return new Tensor[] {Softmax.crossEntropy(logits.pre().reshape(n, -1), pre.to(device).reshape(n)),
+                Softmax.crossEntropy(logits.post().reshape(n, -1), post.to(device).reshape(n))};
     }
 
     /** The reference's AdamW groups: weight decay on parameters of two or more dims only (not the norms' weights). */

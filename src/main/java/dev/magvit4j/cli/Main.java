@@ -24,7 +24,7 @@ public final class Main {
             usage: ./magvit4j COMMAND [options]
 
             commands:
-              demo [--out demo] [--quick]
+              demo [--out demo] [--quick] [--device D]
                     trains a small tokenizer and a small AR model on built-in procedural images
                     (no download, ~7 minutes on 2 cores) and writes reconstructions, samples,
                     plots and a summary to --out; run again to resume; --quick: seconds, tiny
@@ -38,6 +38,7 @@ public final class Main {
                       --checkpoint-every N --keep K --pictures-every N   (default steps/10, 3)
                       --lpips-vgg F --lpips-lin F   LPIPS weights (else the perceptual loss is off)
                       --held-out FOLDER    images for the reconstruction pictures
+                      --device D           where to train: cpu (default), cuda, cuda:N or auto
                     a second run with the same --out resumes from the newest intact checkpoint
               encode IMAGE|FOLDER... --checkpoint CKPT [--out tokens.safetensors]
                     images to Open-MAGVIT2 tokens (18-bit indices and 6 + 12-bit sub-tokens);
@@ -133,7 +134,7 @@ public final class Main {
             case "decode" -> TokenizerCommands.decode(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "reconstruct" -> TokenizerCommands.reconstruct(new Args(argv, 1, TokenizerCommands.VALUED, TokenizerCommands.FLAGS));
             case "generate" -> ArCommands.generate(new Args(argv, 1, ArCommands.VALUED, ArCommands.FLAGS));
-            case "demo" -> TrainCommands.demo(new Args(argv, 1, Set.of("out", "threads"), Set.of("quick")));
+            case "demo" -> TrainCommands.demo(new Args(argv, 1, Set.of("out", "threads", "device"), Set.of("quick")));
             case "train-tokenizer" -> TrainCommands.trainTokenizer(new Args(argv, 1, TrainCommands.VALUED, TrainCommands.FLAGS, true));
             case "train-ar" -> TrainCommands.trainAr(new Args(argv, 1, TrainCommands.VALUED, TrainCommands.FLAGS, true));
             case "init" -> TokenizerCommands.init(new Args(argv, 1, Set.of("preset", "out", "seed"), Set.of()));

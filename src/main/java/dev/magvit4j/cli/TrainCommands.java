@@ -3,6 +3,7 @@ package dev.magvit4j.cli;
 import dev.magvit4j.data.BuiltinImages;
 import dev.magvit4j.data.Dataset;
 import dev.magvit4j.data.ImageFolder;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tokenizer.Lpips;
 import dev.magvit4j.tokenizer.TokenFile;
 import dev.magvit4j.tokenizer.Tokenizer;
@@ -23,11 +24,12 @@ final class TrainCommands {
     private TrainCommands() {}
 
     static final Set<String> VALUED = Set.of("data", "builtin", "held-out", "config", "out", "steps", "checkpoint-every", "keep", "pictures-every",
-            "lpips-vgg", "lpips-lin", "tokens", "tokenizer", "threads");
+            "lpips-vgg", "lpips-lin", "tokens", "tokenizer", "threads", "device");
     static final Set<String> FLAGS = Set.of();
 
     static int trainTokenizer(Args a) throws IOException {
         Main.threads(a);
+        Device device = Main.device(a);
         Settings settings = Settings.load(configFile(a), a.extra);
         TokenizerTraining.Recipe recipe = TokenizerTraining.Recipe.from(settings);
         settings.checkAllUsed("tokenizer training");
@@ -38,7 +40,7 @@ final class TrainCommands {
         System.err.println(recipe);
         System.err.println("data: " + data.size() + " images in " + data.numClasses() + " class(es); "
                 + (lpips == null ? "perceptual loss OFF (give --lpips-vgg and --lpips-lin weights to turn it on)" : "perceptual loss on (LPIPS-VGG16)"));
-        try (TokenizerTraining stage = new TokenizerTraining(recipe, data, heldOut, lpips)) {
+        try (TokenizerTraining stage = new TokenizerTraining(recipe, data, heldOut, lpips, device)) {
             Training.Outcome r = Training.run(stage, o);
             report(r, o);
         }
@@ -47,6 +49,7 @@ final class TrainCommands {
 
     static int trainAr(Args a) throws IOException {
         Main.threads(a);
+        Device device = Main.device(a);
         String tokFile = a.get("tokenizer", null);
         String tokensFile = a.get("tokens", null);
         Tokenizer tokenizer = tokFile == null ? null : Tokenizer.load(Path.of(tokFile), Tokenizer.Weights.EMA_IF_PRESENT);
@@ -60,7 +63,7 @@ final class TrainCommands {
             System.err.println(recipe);
             System.err.println("data: " + tokens.size() + " token grids in " + tokens.classes().size() + " class(es) from " + tokensFile
                     + (tokenizer == null ? "; no --tokenizer, so no sample pictures" : ""));
-            stage = new ArTraining(recipe, tokens, tokenizer);
+            stage = new ArTraining(recipe, tokens, tokenizer, device);
         } else {
             if (tokenizer == null) throw new CliException("give --tokens FILE (from ./magvit4j encode) or --tokenizer CKPT with --data FOLDER or --builtin N");
             int imageSize = (int) settings.getLong("image_size", 16L * tokenizer.config.downsampling());
@@ -73,7 +76,7 @@ final class TrainCommands {
             settings.checkAllUsed("AR training");
             System.err.println(recipe);
             System.err.println("data: " + data.size() + " images in " + data.numClasses() + " class(es), encoded on the fly by " + tokFile);
-            stage = new ArTraining(recipe, data, imageSize, tokenizer);
+            stage = new ArTraining(recipe, data, imageSize, tokenizer, device);
         }
         try (stage) {
             report(Training.run(stage, o), o);
@@ -83,9 +86,10 @@ final class TrainCommands {
 
     static int demo(Args a) throws IOException {
         Main.threads(a);
+        Device device = Main.device(a);
         Path out = Path.of(a.get("out", "demo"));
         Demo.Plan plan = a.flag("quick") ? Demo.Plan.QUICK : Demo.Plan.FULL;
-        Demo.Summary s = Demo.run(plan, out, System.err, System.console() != null);
+        Demo.Summary s = Demo.run(plan, out, System.err, System.console() != null, device);
         System.out.println(s.text());
         return 0;
     }

@@ -94,7 +94,7 @@ public final class Adam extends Optimizer {
             if (m == null || v == null || !java.util.Arrays.equals(m.shapeRef(), p.shapeRef()) || !java.util.Arrays.equals(v.shapeRef(), p.shapeRef())) {
                 throw new IllegalArgumentException("optimiser state for " + name + " is missing a moment or has the wrong shape");
             }
-            moments.put(p, new Tensor[] {m.copy(), v.copy()});
+            moments.put(p, new Tensor[] {m.to(p.device()).copy(), v.to(p.device()).copy()});  // own copies, beside the parameter
         });
     }
 

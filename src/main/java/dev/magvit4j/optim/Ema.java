@@ -63,7 +63,7 @@ public final class Ema {
             if (w == null || !java.util.Arrays.equals(w.shapeRef(), e.getValue().shapeRef())) {
                 throw new IllegalArgumentException("EMA weights lack " + e.getKey() + " or have the wrong shape");
             }
-            e.setValue(w.copy());
+            e.setValue(w.to(e.getValue().device()).copy());
         }
         this.updates = updates;
     }

@@ -10,6 +10,7 @@ import dev.magvit4j.data.ShuffledOrder;
 import dev.magvit4j.image.Images;
 import dev.magvit4j.optim.Adam;
 import dev.magvit4j.optim.GradClip;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.tokenizer.Tokenizer;
@@ -95,17 +96,26 @@ public final class ArTraining implements Stage {
     private final ShuffledOrder order;
     private long position;
 
-    /** Training on a token set; {@code tokenizer} (may be null: no pictures) decodes the samples. */
-    public ArTraining(Recipe recipe, TokenSet tokens, Tokenizer tokenizer) {
-        this(recipe, tokens, null, 0, tokens.classes(), tokenizer);
+    /**
+     * Training on a token set; {@code tokenizer} (may be null: no pictures) decodes the samples.
+     * The model, its optimiser state and the tokenizer live on {@code device}; the weights are
+     * initialised on the CPU from the seed, so every device starts from the same ones.
+     */
+    public ArTraining(Recipe recipe, TokenSet tokens, Tokenizer tokenizer, Device device) {
+        this(recipe, tokens, null, 0, tokens.classes(), tokenizer, device);
     }
 
     /** Training on images encoded on the fly (training transform) by a frozen tokenizer. */
-    public ArTraining(Recipe recipe, Dataset images, int imageSize, Tokenizer tokenizer) {
-        this(recipe, null, images, imageSize, classNames(images), tokenizer);
+    public ArTraining(Recipe recipe, Dataset images, int imageSize, Tokenizer tokenizer, Device device) {
+        this(recipe, null, images, imageSize, classNames(images), tokenizer, device);
     }
 
-    private ArTraining(Recipe recipe, TokenSet tokens, Dataset images, int imageSize, List<String> classes, Tokenizer tokenizer) {
+    /** Training on a token set, on the CPU. */
+    public ArTraining(Recipe recipe, TokenSet tokens, Tokenizer tokenizer) {
+        this(recipe, tokens, tokenizer, Device.CPU);
+    }
+
+    private ArTraining(Recipe recipe, TokenSet tokens, Dataset images, int imageSize, List<String> classes, Tokenizer tokenizer, Device device) {
         this.recipe = recipe;
         this.tokens = tokens;
         this.images = images;
@@ -126,9 +136,10 @@ public final class ArTraining implements Stage {
         if (tokenizer != null) {
             tokenizer.eval();
             tokenizer.requiresGrad(false);
+            tokenizer.to(device);
         }
         gen = new Generator(recipe.seed());
-        model = new Transformer(recipe.model(), gen);
+        model = new Transformer(recipe.model(), gen).to(device);
         model.train();
         opt = Adam.adamW(model.paramGroups(recipe.lr(), recipe.weightDecay()), recipe.beta1(), recipe.beta2());
         schedule = Schedule.warmupCosine(recipe.lr(), recipe.warmupSteps(), recipe.steps(), recipe.minLrRatio());
@@ -264,7 +275,7 @@ public final class ArTraining implements Stage {
         try {
             Sampler.Tokens t = new Sampler(model).sample(cls, seeds, recipe.sampling(), null);
             Tensor[] grid = t.grid(recipe.model().grid());
-            return tokenizer.decode(grid[0], grid[1]);
+            return tokenizer.decode(grid[0], grid[1]).toCpu();
         } finally {
             model.train();
         }

@@ -4,6 +4,7 @@ import dev.magvit4j.data.BuiltinImages;
 import dev.magvit4j.data.Loader;
 import dev.magvit4j.image.Images;
 import dev.magvit4j.io.AtomicFiles;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.tokenizer.Tokenizer;
 
@@ -22,7 +23,7 @@ import java.util.Set;
 
 /**
  * The offline demo: both stages of Open-MAGVIT2 trained small on the procedural image set
- * ({@link BuiltinImages}), on the CPU, with nothing to download.
+ * ({@link BuiltinImages}), on the CPU (or a GPU), with nothing to download.
  *
  * <ol>
  * <li>a small tokenizer (32x32 images to 8x8 tokens of 18 bits) trained as a GAN
@@ -79,7 +80,13 @@ public final class Demo {
         }
     }
 
+    /** The demo on the CPU. */
     public static Summary run(Plan plan, Path out, PrintStream log, boolean live) throws IOException {
+        return run(plan, out, log, live, Device.CPU);
+    }
+
+    /** The demo with both stages trained (and the pictures made) on {@code device}. */
+    public static Summary run(Plan plan, Path out, PrintStream log, boolean live, Device device) throws IOException {
         Files.createDirectories(out);
         BuiltinImages train = new BuiltinImages(SEED, IMAGE_SIZE, plan.images);
         BuiltinImages heldOut = new BuiltinImages(SEED + 1, IMAGE_SIZE, HELD_OUT);
@@ -102,7 +109,7 @@ public final class Demo {
         say(log, "data: " + train.size() + " built-in images (" + BuiltinImages.describe() + "); perceptual loss off (LPIPS needs downloaded VGG16 weights)");
         Tokenizer tokenizer;
         double tokSeconds, usage;
-        try (TokenizerTraining stage = new TokenizerTraining(tokRecipe, train, heldOut, null)) {
+        try (TokenizerTraining stage = new TokenizerTraining(tokRecipe, train, heldOut, null, device)) {
             Training.Outcome r = Training.run(stage, options(out.resolve("tokenizer"), plan.tokenizerSteps, log, live));
             tokSeconds = r.seconds();
             usage = r.metrics().recentMean("codebook_usage", 50);
@@ -112,7 +119,7 @@ public final class Demo {
         // Held-out reconstructions and codebook use.
         Tensor x = Loader.evalBatch(heldOut, 0, HELD_OUT, IMAGE_SIZE);
         Tokenizer.Tokens codes = tokenizer.encode(x);
-        Tensor rec = tokenizer.decodeCodes(codes.codes());
+        Tensor rec = tokenizer.decodeCodes(codes.codes()).toCpu();
         double psnr = 0;
         for (int i = 0; i < HELD_OUT; i++) psnr += Images.psnr(x.select(0, i), rec.select(0, i)) / HELD_OUT;
         Set<Long> distinct = new HashSet<>();
@@ -137,7 +144,7 @@ public final class Demo {
         ArTraining.Recipe arRecipe = ArTraining.Recipe.from(new Settings(ar), tokens.length(), tokens.classes().size(), plan.arSteps);
         say(log, "stage II: " + arRecipe);
         double arSeconds, arLoss;
-        try (ArTraining stage = new ArTraining(arRecipe, tokens, tokenizer)) {
+        try (ArTraining stage = new ArTraining(arRecipe, tokens, tokenizer, device)) {
             Training.Outcome r = Training.run(stage, options(out.resolve("ar"), plan.arSteps, log, live));
             arSeconds = r.seconds();
             arLoss = r.metrics().recentMean("loss", 20);

@@ -8,6 +8,7 @@ import dev.magvit4j.optim.Adam;
 import dev.magvit4j.optim.Ema;
 import dev.magvit4j.optim.GradClip;
 import dev.magvit4j.optim.ParamGroup;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.tokenizer.Discriminator;
@@ -108,6 +109,7 @@ public final class TokenizerTraining implements Stage {
             "d_loss", "logits_real", "logits_fake", "codebook_usage", "grad_norm", "lr");
 
     public final Recipe recipe;
+    public final Device device;
     public final Tokenizer model;
     public final Discriminator discriminator;
     private final Discriminator.LeCam lecam;
@@ -119,24 +121,35 @@ public final class TokenizerTraining implements Stage {
     private Loader loader;
     private long position;
 
+    /** Training on the CPU. */
+    public TokenizerTraining(Recipe recipe, Dataset data, Dataset heldOut, Lpips lpips) {
+        this(recipe, data, heldOut, lpips, Device.CPU);
+    }
+
     /**
      * @param heldOut images for the reconstruction pictures (the first 8; may be the training set)
-     * @param lpips   the perceptual loss network, or null for none
+     * @param lpips   the perceptual loss network, or null for none (moved to the device)
+     * @param device  where the networks, their optimiser state and the EMA live; the weights are
+     *                initialised on the CPU from the seed, so every device starts from the same ones
      */
-    public TokenizerTraining(Recipe recipe, Dataset data, Dataset heldOut, Lpips lpips) {
+    public TokenizerTraining(Recipe recipe, Dataset data, Dataset heldOut, Lpips lpips, Device device) {
         this.recipe = recipe;
+        this.device = device;
         this.data = data;
         this.heldOut = heldOut;
         this.lpips = lpips;
         if (lpips != null) {
             lpips.eval();
             lpips.requiresGrad(false);
+            lpips.to(device);
         }
         Generator init = new Generator(recipe.seed());
         model = new Tokenizer(recipe.model(), Tokenizer.Parts.BOTH, init);
         model.train();
+        model.to(device);
         discriminator = new Discriminator(3, recipe.discChannels(), recipe.discLayers(), init);
         discriminator.train();
+        discriminator.to(device);
         lecam = new Discriminator.LeCam(recipe.lecamDecay(), 0f, 0f);
         optG = Adam.adam(List.of(new ParamGroup(model.parameters(), recipe.lr(), 0f)), recipe.beta1(), recipe.beta2());
         optD = Adam.adam(List.of(new ParamGroup(discriminator.parameters(), recipe.lr(), 0f)), recipe.beta1(), recipe.beta2());
@@ -170,7 +183,7 @@ public final class TokenizerTraining implements Stage {
     @Override
     public Result step(long step) throws IOException {
         if (loader == null) loader = new Loader(data, recipe.batchSize(), recipe.imageSize(), true, recipe.seed(), position, recipe.workers());
-        Tensor x = loader.next().images();
+        Tensor x = loader.next().images().to(device);
         position = loader.position();
         float lr = schedule.lr(step);
         optG.setLr(lr);
@@ -310,9 +323,9 @@ public final class TokenizerTraining implements Stage {
 
     // ------------------------------------------------------------------ pictures
 
-    /** A tokenizer in eval mode holding the EMA weights (what inference uses). */
+    /** A tokenizer in eval mode holding the EMA weights (what inference uses), on the training device. */
     public Tokenizer emaTokenizer() {
-        Tokenizer t = new Tokenizer(recipe.model());
+        Tokenizer t = new Tokenizer(recipe.model()).to(device);
         ema.copyTo(t);
         t.eval();
         return t;
@@ -323,7 +336,7 @@ public final class TokenizerTraining implements Stage {
     public void pictures(Path dir, long step) throws IOException {
         int n = Math.min(8, heldOut.size());
         Tensor x = Loader.evalBatch(heldOut, 0, n, recipe.imageSize());
-        Tensor rec = emaTokenizer().reconstruct(x);
+        Tensor rec = emaTokenizer().reconstruct(x).toCpu();
         List<Tensor> tiles = new ArrayList<>();
         for (int i = 0; i < n; i++) tiles.add(x.select(0, i));
         for (int i = 0; i < n; i++) tiles.add(rec.select(0, i));

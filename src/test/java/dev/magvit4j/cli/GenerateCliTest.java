@@ -3,12 +3,16 @@ package dev.magvit4j.cli;
 import dev.magvit4j.ar.ArConfig;
 import dev.magvit4j.ar.Transformer;
 import dev.magvit4j.image.Images;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Generator;
+import dev.magvit4j.testing.Devices;
 import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.tokenizer.Tokenizer;
 import dev.magvit4j.tokenizer.TokenizerConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,6 +74,26 @@ class GenerateCliTest {
         run("generate", "--checkpoint", ar, "--tokenizer", tok, "--classes", "0", "--temperature", "1.1,1.0", "--top-k", "100,50", "--top-p", "0.9",
                 "--guidance", "1.5,2", "--out", dir.resolve("d").toString());
         assertEquals(4, Files.list(dir.resolve("c")).count());
+    }
+
+    /** Greedy sampling on the GPU picks the CPU's tokens (the logits agree to rounding), so the images agree to the 8-bit rounding. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#gpus")
+    void onTheGpuGreedySamplingGivesTheCpusImages(Device device) throws Exception {
+        Devices.use(device);
+        String ar = arModel().toString(), tok = tokenizer().toString();
+        String[] greedy = {"generate", "--checkpoint", ar, "--tokenizer", tok, "--classes", "1,4", "--temperature", "0", "--guidance", "1.5"};
+        run(concat(greedy, "--out", dir.resolve("cpu").toString()));
+        run(concat(greedy, "--out", dir.resolve("gpu").toString(), "--device", device.toString()));
+        for (String f : new String[] {"0000_class1.png", "0001_class4.png"}) {
+            dev.magvit4j.testing.GradCheck.assertClose(f + " on " + device, Images.read(dir.resolve("cpu").resolve(f)), Images.read(dir.resolve("gpu").resolve(f)), 2.5 / 127.5);
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test

@@ -2,13 +2,17 @@ package dev.magvit4j.cli;
 
 import dev.magvit4j.golden.Goldens;
 import dev.magvit4j.image.Images;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Tensor;
+import dev.magvit4j.testing.Devices;
 import dev.magvit4j.testing.GradCheck;
 import dev.magvit4j.tokenizer.TokenFile;
 import dev.magvit4j.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -81,6 +85,33 @@ class TokenizerCliTest {
         String rec = run("reconstruct", dir.resolve("in/a.png").toString(), "--checkpoint", ck, "--resolution", "32", "--out", dir.resolve("rec").toString());
         assertTrue(rec.matches("(?s).*a\\.png\\s+PSNR\\s+[0-9.]+ dB.*mean PSNR.*images/s.*"), rec);
         GradCheck.assertClose("reconstructed PNG", decoded, Images.read(dir.resolve("rec/a.png")), 0);
+    }
+
+    /**
+     * encode and decode with --device: the GPU's tokens are the CPU's (a latent within float
+     * rounding of zero could flip one bit, so at most one token in a hundred may differ) and its
+     * images the CPU's to within the 8-bit rounding.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#gpus")
+    void onTheGpuTheCommandsGiveTheCpusTokensAndImages(Device device) throws Exception {
+        Devices.use(device);
+        String ck = checkpoint().toString();
+        image("in/a.png", 32, 32, 4);
+        image("in/b.png", 32, 32, 5);
+        Path cpu = dir.resolve("cpu.safetensors"), gpu = dir.resolve("gpu.safetensors");
+        run("encode", dir.resolve("in").toString(), "--checkpoint", ck, "--out", cpu.toString());
+        run("encode", dir.resolve("in").toString(), "--checkpoint", ck, "--out", gpu.toString(), "--device", device.toString());
+        long[] want = TokenFile.read(cpu).indices().toLongArray(), got = TokenFile.read(gpu).indices().toLongArray();
+        int differ = 0;
+        for (int i = 0; i < want.length; i++) differ += want[i] != got[i] ? 1 : 0;
+        assertTrue(differ <= want.length / 100, differ + " of " + want.length + " tokens differ between the CPU and " + device);
+
+        run("decode", cpu.toString(), "--checkpoint", ck, "--out", dir.resolve("dec-cpu").toString());
+        run("decode", cpu.toString(), "--checkpoint", ck, "--out", dir.resolve("dec-gpu").toString(), "--device", device.toString());
+        for (String f : new String[] {"a.png", "b.png"}) {
+            GradCheck.assertClose("decoded " + f + " on " + device, Images.read(dir.resolve("dec-cpu").resolve(f)), Images.read(dir.resolve("dec-gpu").resolve(f)), 2.5 / 127.5);
+        }
     }
 
     private Path writeReference(Tensor chw) throws Exception {

@@ -1,8 +1,12 @@
 package dev.magvit4j.cli;
 
 import dev.magvit4j.ar.Transformer;
+import dev.magvit4j.tensor.Device;
+import dev.magvit4j.testing.Devices;
 import dev.magvit4j.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -78,6 +82,20 @@ class TrainCliTest {
         assertTrue(u.getMessage().contains("batchsize"), u.getMessage());
         CliException ar = assertThrows(CliException.class, () -> Main.run(new String[] {"train-ar", "--builtin", "4"}));
         assertTrue(ar.getMessage().contains("--tokens"), ar.getMessage());
+    }
+
+    /** Both stages with --device: training, on-the-fly encoding, pictures and sampling on the GPU. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#gpus")
+    void bothStagesTrainOnTheGpu(Device device) throws Exception {
+        Devices.use(device);
+        Path tok = dir.resolve("tok"), ar = dir.resolve("ar");
+        TokenizerCliTest.run(concat(new String[] {"train-tokenizer", "--builtin", "4", "--out", tok.toString(), "--steps", "1", "--device", device.toString()}, TINY_TOKENIZER));
+        assertTrue(Files.isRegularFile(tok.resolve("pictures/reconstructions-step-00000001.png")));
+        Path tokCkpt = tok.resolve("checkpoints/step-00000001.safetensors");
+        TokenizerCliTest.run("train-ar", "--tokenizer", tokCkpt.toString(), "--builtin", "4", "--image-size", "16", "--out", ar.toString(), "--steps", "1",
+                "--dim", "32", "--heads", "2", "--spatial-layers", "1", "--factorized-layers", "1", "--batch-size", "2", "--workers", "1", "--device", device.toString());
+        assertTrue(Files.isRegularFile(ar.resolve("pictures/samples-step-00000001.png")));
     }
 
     @Test

@@ -2,8 +2,12 @@ package dev.magvit4j.train;
 
 import dev.magvit4j.data.BuiltinImages;
 import dev.magvit4j.data.Dataset;
+import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Tensor;
+import dev.magvit4j.testing.Devices;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -14,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -32,12 +37,16 @@ class TrainingTest {
 
     /** A 16px tokenizer (ch 32, two levels: 8x8 tokens) and a small discriminator. */
     static TokenizerTraining.Recipe tokenizerRecipe(long discStart, float lr) {
+        return tokenizerRecipe(discStart, lr, 4);
+    }
+
+    static TokenizerTraining.Recipe tokenizerRecipe(long discStart, float lr, int batch) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("ch", 32);
         s.put("ch_mult", List.of(1, 1));
         s.put("num_res_blocks", 1);
         s.put("image_size", 16);
-        s.put("batch_size", 4);
+        s.put("batch_size", batch);
         s.put("lr", lr);
         s.put("disc_channels", 8);
         s.put("disc_layers", 2);
@@ -136,28 +145,96 @@ class TrainingTest {
      * averages, random state and metrics, to the bit.
      */
     private void assertResumesBitIdentically(Supplier<Stage> make) throws IOException {
+        assertResumesBitIdentically(make, "");
+    }
+
+    private void assertResumesBitIdentically(Supplier<Stage> make, String prefix) throws IOException {
+        Path straightDir = dir.resolve(prefix + "a"), resumedDir = dir.resolve(prefix + "b");
         Map<String, Tensor> straight;
         try (Stage s = make.get()) {
-            Training.run(s, options(dir.resolve("a"), 6, 2, true));
+            Training.run(s, options(straightDir, 6, 2, true));
             straight = s.state();
         }
         try (Stage s = make.get()) {
-            Training.run(s, options(dir.resolve("b"), 3, 2, true));
+            Training.run(s, options(resumedDir, 3, 2, true));
         }
-        Files.delete(dir.resolve("b/checkpoints/step-00000003.safetensors"));
+        Files.delete(resumedDir.resolve("checkpoints/step-00000003.safetensors"));
         Map<String, Tensor> resumed;
         try (Stage s = make.get()) {
-            Training.Outcome r = Training.run(s, options(dir.resolve("b"), 6, 2, true));
+            Training.Outcome r = Training.run(s, options(resumedDir, 6, 2, true));
             assertEquals(2, r.startStep());
             resumed = s.state();
         }
         assertEquals(straight.keySet(), resumed.keySet());
         straight.forEach((k, v) -> assertBitEqual(k, v, resumed.get(k)));
-        assertEquals(withoutTiming(dir.resolve("a/metrics.csv")), withoutTiming(dir.resolve("b/metrics.csv")));
+        assertEquals(withoutTiming(straightDir.resolve("metrics.csv")), withoutTiming(resumedDir.resolve("metrics.csv")));
         // The final checkpoints agree too.
-        Checkpoints.Saved a = Checkpoints.read(dir.resolve("a/checkpoints/step-00000006.safetensors"));
-        Checkpoints.Saved b = Checkpoints.read(dir.resolve("b/checkpoints/step-00000006.safetensors"));
+        Checkpoints.Saved a = Checkpoints.read(straightDir.resolve("checkpoints/step-00000006.safetensors"));
+        Checkpoints.Saved b = Checkpoints.read(resumedDir.resolve("checkpoints/step-00000006.safetensors"));
         a.tensors().forEach((k, v) -> assertBitEqual(k, v, b.tensors().get(k)));
+    }
+
+    // ------------------------------------------------------------------ on the GPU
+
+    /**
+     * The same steps on the GPU and on the CPU: the weights start equal (initialised on the CPU
+     * from the seed) and the dropout masks are the same (drawn on the CPU), so the losses agree
+     * to float rounding (the devices sum in other orders). The AR model is compared over three
+     * steps. The tokenizer over two (the forward, a full update of generator, discriminator and
+     * EMA, and the forward after it): its entropy term has temperature 0.01, so near-tied latents
+     * turn 1e-7 differences into 1e-3 differences of the gradient, which Adam then spreads (the
+     * third step differs by 1e-3 with lr 1e-3, measured); that is the loss's conditioning, not
+     * the device.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#gpus")
+    void bothStagesOnTheGpuFollowTheCpu(Device device) throws IOException {
+        Devices.use(device);
+        record Case(Function<Device, Stage> make, int steps) {}
+        List<Case> cases = List.of(
+                new Case(d -> new TokenizerTraining(tokenizerRecipe(1, 1e-3f), IMAGES, IMAGES, null, d), 2),
+                new Case(d -> new ArTraining(arRecipe(3, 3e-3f, 0.1f), tokens(), null, d), 3));
+        for (Case c : cases) {
+            Training.Outcome cpu, gpu;
+            List<String> columns;
+            try (Stage s = c.make().apply(Device.CPU)) {
+                cpu = Training.run(s, options(dir.resolve("cpu-" + s.name()), c.steps(), c.steps(), false));
+                columns = s.columns();   // the stage's values, not the timings
+            }
+            try (Stage s = c.make().apply(device)) {
+                gpu = Training.run(s, options(dir.resolve("gpu-" + s.name()), c.steps(), c.steps(), false));
+            }
+            for (String column : columns) {
+                double[] want = cpu.metrics().column(column), got = gpu.metrics().column(column);
+                assertEquals(c.steps(), got.length, column + ": one value per step");
+                for (int i = 0; i < want.length; i++) {
+                    String what = column + " at step " + (i + 1) + " on " + device;
+                    if (Double.isNaN(want[i])) assertTrue(Double.isNaN(got[i]), what + ": not measured on the CPU, " + got[i] + " on the GPU");
+                    else assertEquals(want[i], got[i], 1e-3 * Math.max(1, Math.abs(want[i])), what);
+                }
+            }
+        }
+    }
+
+    /** GPU training is deterministic too (no float atomics): a resumed run ends bit-identical to a straight one. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#gpus")
+    void interruptedRunsOnTheGpuResumeBitIdentically(Device device) throws IOException {
+        Devices.use(device);
+        assertResumesBitIdentically(() -> new TokenizerTraining(tokenizerRecipe(1, 1e-3f, 2), IMAGES, IMAGES, null, device));
+        assertResumesBitIdentically(() -> new ArTraining(arRecipe(6, 3e-3f, 0.1f), tokens(), null, device), "ar-");
+
+        // A checkpoint written on the CPU resumes on the GPU, and the run goes on from there.
+        Path out = dir.resolve("cpu-then-gpu");
+        try (Stage s = new ArTraining(arRecipe(3, 3e-3f, 0.1f), tokens(), null)) {
+            Training.run(s, options(out, 2, 2, true));
+        }
+        try (ArTraining s = new ArTraining(arRecipe(3, 3e-3f, 0.1f), tokens(), null, device)) {
+            Training.Outcome r = Training.run(s, options(out, 3, 2, true));
+            assertEquals(2, r.startStep());
+            assertEquals(3, r.step());
+            assertEquals(device, s.state().get("transformer.norm.weight").device());
+        }
     }
 
     @Test

@@ -66,11 +66,23 @@ final class CudaIndex {
         }
         dy = contiguousFloat(dy);
         Tensor dw = be.empty(DType.FLOAT32, numEmbeddings, d);
-        be.fill(dw, 0);
-        int total = dy.numel();
+        int rows = idx.numel();
+        if (numEmbeddings == 0 || d == 0) return dw;
+        // The stable counting sort of index.cu: rows grouped by index, each group in row order.
+        Tensor count = be.empty(DType.INT32, numEmbeddings), start = be.empty(DType.INT32, numEmbeddings);
+        Tensor rank = be.empty(DType.INT32, Math.max(rows, 1)), order = be.empty(DType.INT32, Math.max(rows, 1));
+        be.fill(count, 0);
         Tensor bad = flag(be);
-        be.device.launch(M, "embedding_backward", blocks(be, total, THREADS), 1, 1, THREADS, 0, ptr(dy), d, ptr(idx), is64(idx), numEmbeddings, total, ptr(dw), ptr(bad));
-        check(be, bad, idx, numEmbeddings, "embedding");
+        if (rows > 0) {
+            be.device.launch(M, "embedding_rank", blocks(be, rows, THREADS), 1, 1, THREADS, 0, ptr(idx), is64(idx), numEmbeddings, rows, ptr(count), ptr(rank), ptr(bad));
+            check(be, bad, idx, numEmbeddings, "embedding");
+        }
+        be.device.launch(M, "embedding_starts", 1, 1, 1, 1024, 0, ptr(count), numEmbeddings, ptr(start));
+        if (rows > 0) {
+            be.device.launch(M, "embedding_order", blocks(be, rows, THREADS), 1, 1, THREADS, 0, ptr(idx), is64(idx), numEmbeddings, rows, ptr(start), ptr(rank), ptr(order));
+        }
+        be.device.launch(M, "embedding_backward", blocks(be, (long) numEmbeddings * d, THREADS), 1, 1, THREADS, 0,
+                ptr(dy), d, ptr(order), ptr(start), ptr(count), numEmbeddings, ptr(dw));
         return dw;
     }
 
