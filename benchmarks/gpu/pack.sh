@@ -5,8 +5,9 @@
 # cases, and the Open-MAGVIT2 reference source for the PyTorch peers. benchmarks/gpu/run.sh
 # runs it all there. With the device tool: carry [".gpu"], command "bash benchmarks/gpu/run.sh".
 #
-# Everything must travel in 64 MiB, so the runtime leaves out java.desktop (no image files are
-# read or written by the tests and benchmarks) and JCuda's natives keep only the driver binding.
+# Everything must travel in 64 MiB: the runtime is jlink'd uncompressed and then xz'd (21 MB with
+# java.desktop, which PNG reading and writing need; jlink's own zip compression would leave xz
+# less to do), the goldens are xz'd, and JCuda's natives keep only the driver binding.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root=$(pwd)
@@ -30,9 +31,9 @@ rm -rf "$out"
 mkdir -p "$out/lib"
 
 echo "[pack] jlink runtime"
-"$jdk/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml,java.management \
-  --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$work/jre" 2>/dev/null
-tar -cJf "$out/jre.tar.xz" -C "$work" jre
+"$jdk/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml,java.management,java.desktop \
+  --strip-debug --no-header-files --no-man-pages --output "$work/jre" 2>/dev/null
+tar -cf - -C "$work" jre | xz -9 -T0 > "$out/jre.tar.xz"
 
 echo "[pack] jars"
 cp target/magvit4j.jar "$out/"
@@ -46,7 +47,7 @@ JAVA_HOME="$jdk" mvn -q -B dependency:copy -Dartifact=org.junit.platform:junit-p
 
 echo "[pack] golden cases and the reference source"
 goldens="${GOLDENS_DIR:-$root/../shared/goldens}"
-tar -cf "$out/goldens.tar" -C "$(readlink -f "$goldens")" .
+tar -cf - -C "$(readlink -f "$goldens")" . | xz -9 -T0 > "$out/goldens.tar.xz"
 ref=/work/.mirror/TencentARC+Open-MAGVIT2/repo
 if [ -d "${MAGVIT2_REF:-/tmp/om2ref}/src" ]; then
   tar -czf "$out/om2ref.tar.gz" -C "${MAGVIT2_REF:-/tmp/om2ref}" src

@@ -2,7 +2,7 @@
 # Runs, on a GPU machine, the GPU test suite and the GPU benchmarks from what
 # benchmarks/gpu/pack.sh put in .gpu/, and writes a report to $OUT (or .gpu/out).
 #
-#   bash benchmarks/gpu/run.sh [tests] [bench] [peer]     (default: all three, in that order)
+#   bash benchmarks/gpu/run.sh [tests] [bench] [peer] [demo]     (default: tests bench peer)
 
 #
 # tests: the backend conformance suite (every op against the CPU, on poisoned memory, each
@@ -10,18 +10,24 @@
 # bench: ./magvit4j bench on cuda:0: kernel bandwidths against the copy bandwidth, matmul in
 #        each precision, tokenizer encode/decode and AR sampling.
 # peer:  the same workloads in PyTorch on the same GPU, then the ratios.
+# demo:  ./magvit4j demo --device cuda:0 (both stages trained on the GPU; DEMO_OPTS=--quick for a
+#        smoke run); its summary goes in the report, its pictures and plots in OUT/demo.tar.
+#
+# At most 8 files come back from OUT: report.md, tests.txt, junit.xml, bench_java.jsonl,
+# bench_torch.jsonl, bench_torch.log, demo.tar.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 g=.gpu
 out="${OUT:-$g/out}"
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 phases=("$@")
 [ ${#phases[@]} -gt 0 ] || phases=(tests bench peer)
 report="$out/report.md"
 
 if [ ! -x /tmp/jre/bin/java ]; then tar -xJf "$g/jre.tar.xz" -C /tmp; fi
 java=/tmp/jre/bin/java
-if [ ! -d /tmp/goldens ]; then mkdir -p /tmp/goldens && tar -xf "$g/goldens.tar" -C /tmp/goldens; fi
+if [ ! -d /tmp/goldens ]; then mkdir -p /tmp/goldens && xz -dc "$g/goldens.tar.xz" | tar -xf - -C /tmp/goldens; fi
 # JAVA_OPTS: extra JVM options, as for ./magvit4j (a dry run here on the test suite's CPU emulator:
 # JAVA_OPTS=-Dmagvit4j.cuda.driver=target/cuda-emulator/libcuda.so.1).
 jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx32g ${JAVA_OPTS:-})
@@ -39,6 +45,7 @@ for phase in "${phases[@]}"; do
   case "$phase" in
     tests)
       echo "[gpu] tests"
+      # Every test class with cuda:0 cases (their CPU cases run too: they are the references).
       "$java" "${jvm[@]}" -Dgoldens.dir=/tmp/goldens -Dmagvit4j.cuda.poison=true -Dmagvit4j.cuda.sync=true \
         -jar "$g/lib/junit-platform-console-standalone-1.11.4.jar" execute \
         --class-path "$g/tests.jar:$g/magvit4j.jar" \
@@ -48,8 +55,13 @@ for phase in "${phases[@]}"; do
         --select-class dev.magvit4j.golden.TokenizerGoldenTest \
         --select-class dev.magvit4j.golden.ArGoldenTest \
         --select-class dev.magvit4j.golden.DiscriminatorGoldenTest \
-        --details=tree --disable-banner --disable-ansi-colors --reports-dir "$out" > "$out/tests.txt" 2>&1
+        --select-class dev.magvit4j.train.TrainingTest \
+        --select-class dev.magvit4j.cli.TrainCliTest \
+        --select-class dev.magvit4j.cli.TokenizerCliTest \
+        --select-class dev.magvit4j.cli.GenerateCliTest \
+        --details=tree --disable-banner --disable-ansi-colors --reports-dir /tmp/junit > "$out/tests.txt" 2>&1
       status=$?
+      cp /tmp/junit/TEST-junit-jupiter.xml "$out/junit.xml" 2>/dev/null
       { echo; echo "## Tests (exit $status)"; echo; echo '```'; grep -E "tests (successful|failed|aborted|found)" "$out/tests.txt"; echo '```';
         echo; echo "Failures:"; echo '```'; grep -E "✘|MethodSource \[" "$out/tests.txt" | grep -v "✔" | head -n 60; echo '```'; } >> "$report"
       ;;
@@ -63,7 +75,15 @@ for phase in "${phases[@]}"; do
       if [ -f benchmarks/gpu/peer.sh ]; then bash benchmarks/gpu/peer.sh "$g" "$out" >> "$report" 2>&1
       else printf '\n## PyTorch peer\n\nbenchmarks/gpu/peer.sh is not written yet (issue 5).\n' >> "$report"; fi
       ;;
-    *) echo "unknown phase '$phase' (tests, bench, peer)" >&2; exit 2 ;;
+    demo)
+      echo "[gpu] demo"
+      rm -rf /tmp/demo
+      "$java" "${jvm[@]}" -jar "$g/magvit4j.jar" demo --device cuda:0 --out /tmp/demo ${DEMO_OPTS:-} > /tmp/demo.log 2>&1
+      status=$?
+      { echo; echo "## Demo on cuda:0 (exit $status)"; echo; echo '```'; grep -v WARNING /tmp/demo.log | tr '\r' '\n' | grep -v '^tokenizer \[\|^ar \[' | tail -n 30; echo '```'; } >> "$report"
+      tar -cf "$out/demo.tar" -C /tmp/demo reconstructions.png samples.png summary.txt plots 2>/dev/null
+      ;;
+    *) echo "unknown phase '$phase' (tests, bench, peer, demo)" >&2; exit 2 ;;
   esac
 done
 cat "$report"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the CPU emulator of the CUDA driver: OUT_DIR/libcuda.so.1, holding driver.cpp and every
-# kernels/*.cu compiled for the host. The kernels it registers are the .entry names of the PTX
+# Builds the CPU emulator of the CUDA driver: OUT_DIR/libcuda.so.1 (driver.cpp) and, beside it,
+# OUT_DIR/libmagvit4j-kernels.so (every kernels/*.cu compiled for the host), which it opens. The kernels it registers are the .entry names of the PTX
 # the main build made (PTX_DIR), so the emulator runs exactly the kernels the jar ships.
 #
 #   src/test/cuda-emulator/build.sh OUT_DIR PTX_DIR
@@ -29,7 +29,15 @@ if [ -f "$lib" ] && [ -z "$(find "$here" "$kernels" "$ptx" -newer "$lib" -type f
 fi
 
 mkdir -p "$out/obj"
-flags=(-std=c++17 -O2 -g -fPIC -fno-extern-tls-init -ffp-contract=off -fno-strict-aliasing -w -DMAGVIT4J_EMULATOR -I "$here" -I "$kernels")
+rm -f "$out"/obj/*.o
+common=(-std=c++17 -O2 -g -fPIC -fno-strict-aliasing -I "$here" -I "$kernels")
+# The kernels: -DMAGVIT4J_EMULATOR selects the C++ twins of gemm.cuh's PTX; contraction of a*b+c
+# into an FMA as nvcc does it by default (where the host has FMA); UBSan's alignment and
+# float-to-int checks report to driver.cpp (misaligned vector loads fault on a GPU; out-of-range
+# conversions differ); uninitialised locals get a pattern instead of a previous block's leftovers.
+kflags=("${common[@]}" -w -DMAGVIT4J_EMULATOR -fno-extern-tls-init -fsanitize=alignment,float-cast-overflow -fno-sanitize-recover=all
+        -ftrivial-auto-var-init=pattern -ffp-contract=off)
+if grep -qw fma /proc/cpuinfo 2>/dev/null; then kflags+=(-mfma -ffp-contract=fast); fi
 pids=()
 for cu in "$kernels"/*.cu; do
   name=$(basename "$cu" .cu)
@@ -41,15 +49,23 @@ for cu in "$kernels"/*.cu; do
     echo "#include \"registry.h\""
     sed -n 's/^\.visible \.entry \([A-Za-z0-9_]*\)(.*/EMU_KERNEL(\1)/p' "$ptx/$name.ptx"
   } > "$unit"
-  g++ "${flags[@]}" -c "$unit" -o "$out/obj/$name.o" &
+  g++ "${kflags[@]}" -c "$unit" -o "$out/obj/$name.o" &
   pids+=($!)
 done
-g++ "${flags[@]}" -I "$cuda_include" -c "$here/driver.cpp" -o "$out/obj/driver.o" &
+g++ "${common[@]}" -Wall -Wno-unused-function -ffp-contract=off -I "$cuda_include" -c "$here/driver.cpp" -o "$out/driver.o" &
+pids+=($!)
+g++ "${common[@]}" -c "$here/tls_anchor.cpp" -o "$out/obj/tls_anchor.o" &
 pids+=($!)
 status=0
 for p in "${pids[@]}"; do wait "$p" || status=1; done
 [ "$status" -eq 0 ] || { echo "[cuda-emulator] compilation failed (see above)"; exit 1; }
 
-g++ -shared -Wl,-soname,libcuda.so.1 -o "$lib.tmp" "$out"/obj/*.o -lpthread
+# Two libraries: the driver, and the kernels in their own, which the driver opens at cuInit. The
+# kernels' static __shared__ variables then make up that library's whole thread-local block,
+# which the driver can poison before each launch. -z defs: a name that resolves nowhere fails
+# here, not as a load error at test time.
+g++ -shared -Wl,-z,defs -Wl,-soname,libcuda.so.1 -o "$lib.tmp" "$out/driver.o" -lpthread -ldl
+g++ -shared -Wl,-z,defs -o "$out/libmagvit4j-kernels.so.tmp" "$out"/obj/*.o "$lib.tmp" -lpthread
+mv "$out/libmagvit4j-kernels.so.tmp" "$out/libmagvit4j-kernels.so"
 mv "$lib.tmp" "$lib"
-echo "[cuda-emulator] built $lib ($(grep -c '^EMU_KERNEL' "$out"/obj/*.cpp | awk -F: '{n += $2} END {print n}') kernels)"
+echo "[cuda-emulator] built $lib and libmagvit4j-kernels.so ($(grep -c '^EMU_KERNEL' "$out"/obj/*.cpp | awk -F: '{n += $2} END {print n}') kernels)"

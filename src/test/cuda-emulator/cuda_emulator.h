@@ -48,22 +48,31 @@ extern thread_local uint3 block_idx, block_dim, grid_dim;
 
 // Block barrier at a source location (reported when threads disagree on which barrier).
 void syncthreads(const char* site);
-// Warp collective: publishes `words` 64-bit words of this lane's, waits for every lane named in
-// mask, and returns the warp's table [32 lanes][8 words], valid until this lane's next collective.
-const uint64_t (*warp_share(unsigned mask, const uint64_t* mine, int words))[8];
-// This thread's lane and the number of lanes its warp has (the last warp of a block may be short).
+// Warp collective at a source location: publishes `words` 64-bit words of this lane's, waits for
+// every lane named in mask (lanes at another collective are reported), and returns the warp's
+// table [32 lanes][8 words], valid until this lane's next collective.
+const uint64_t (*warp_share(const char* site, unsigned mask, const uint64_t* mine, int words))[8];
+// This thread's lane.
 int lane();
+// Whether [p, p + bytes) lies in the block's shared memory.
+bool in_shared(const void* p, size_t bytes);
+// Ends the launch with an error naming this thread.
 [[noreturn]] void fail(const char* what);
 
+#define EMU_STRING2(x) #x
+#define EMU_STRING(x) EMU_STRING2(x)
+#define EMU_SITE __FILE__ ":" EMU_STRING(__LINE__)
+
 template <class T>
-inline T shfl_xor(unsigned mask, T v, int lane_mask, int width) {
+inline T shfl_xor(const char* site, unsigned mask, T v, int lane_mask, int width) {
     static_assert(sizeof(T) <= 8, "shuffle of a value wider than 64 bits");
     uint64_t w = 0;
     memcpy(&w, &v, sizeof(T));
-    const uint64_t (*all)[8] = warp_share(mask, &w, 1);
-    int l = lane(), src = l ^ lane_mask;
-    // Lanes are split into segments of `width`; a source outside the caller's segment gives its own value.
-    if ((src & ~(width - 1)) != (l & ~(width - 1))) src = l;
+    const uint64_t (*all)[8] = warp_share(site, mask, &w, 1);
+    // shfl.sync.bfly: source lane ^ laneMask (low 5 bits); a source past the end of the caller's
+    // segment of `width` lanes gives the caller's own value (one in an earlier segment is read).
+    int l = lane(), src = l ^ (lane_mask & 31);
+    if (src > (l | (width - 1))) src = l;
     T r;
     memcpy(&r, &all[src][0], sizeof(T));
     return r;
@@ -104,13 +113,17 @@ inline unsigned cvt_rn_bf16x2(float a, float b) {
 }
 
 // ldmatrix.sync.aligned.m8n8.x4.shared.b16: lanes 8q..8q+7 give the addresses of the 8 rows
-// (16 bytes each) of matrix q; lane l receives, for each q, 32-bit word l % 4 of row l / 4.
+// (16 bytes each, 16-byte aligned, in shared memory) of matrix q; lane l receives, for each q,
+// 32-bit word l % 4 of row l / 4. Each lane reads its row at the instruction and publishes it.
 inline void ldmatrix_x4(unsigned (&r)[4], const void* row) {
-    uint64_t mine = (uint64_t) (uintptr_t) row;
-    const uint64_t (*all)[8] = warp_share(0xffffffffu, &mine, 1);
+    if (((uintptr_t) row & 15) != 0) fail("ldmatrix: a row address is not 16-byte aligned");
+    if (!in_shared(row, 16)) fail("ldmatrix: a row address is not in shared memory");
+    uint64_t mine[2];
+    memcpy(mine, row, 16);
+    const uint64_t (*all)[8] = warp_share("ldmatrix.x4", 0xffffffffu, mine, 2);
     int l = lane();
     for (int q = 0; q < 4; q++) {
-        const unsigned char* p = (const unsigned char*) (uintptr_t) all[8 * q + l / 4][0];
+        const unsigned char* p = (const unsigned char*) all[8 * q + l / 4];
         memcpy(&r[q], p + 4 * (l % 4), 4);
     }
 }
@@ -129,9 +142,9 @@ inline float bf16_value(unsigned reg, int half) {
 // the lanes that hold them. Products of tf32 or bf16 values are exact in float; the sum is
 // taken in k order.
 template <int K, class A, class B>
-inline void mma_accumulate(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1, A a_at, B b_at) {
+inline void mma_accumulate(const char* site, float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1, A a_at, B b_at) {
     uint64_t mine[6] = {a[0], a[1], a[2], a[3], b0, b1};
-    const uint64_t (*all)[8] = warp_share(0xffffffffu, mine, 6);
+    const uint64_t (*all)[8] = warp_share(site, 0xffffffffu, mine, 6);
     int g = lane() / 4, t = lane() % 4;
     for (int c = 0; c < 4; c++) {
         int m = g + 8 * (c / 2), n = 2 * t + (c % 2);
@@ -145,7 +158,7 @@ inline void mma_accumulate(float (&d)[4], const unsigned (&a)[4], unsigned b0, u
 // a3 (g+8, t+4). B: b0 (k t, n g), b1 (k t+4, n g).
 inline void mma_m16n8k8_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
     mma_accumulate<8>(
-            d, a, b0, b1,
+            "mma.m16n8k8.tf32", d, a, b0, b1,
             [](const uint64_t (*all)[8], int m, int k) { return bits_float(reg(all, 4 * (m % 8) + k % 4, (m / 8) + 2 * (k / 4)) & ~0x1fffu); },
             [](const uint64_t (*all)[8], int k, int n) { return bits_float(reg(all, 4 * n + k % 4, 4 + k / 4) & ~0x1fffu); });
 }
@@ -155,7 +168,7 @@ inline void mma_m16n8k8_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0,
 // j holds (k 2t..2t+1, n g), plus 8 rows for j = 1. The lower k sits in the lower half.
 inline void mma_m16n8k16_bf16(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
     mma_accumulate<16>(
-            d, a, b0, b1,
+            "mma.m16n8k16.bf16", d, a, b0, b1,
             [](const uint64_t (*all)[8], int m, int k) { return bf16_value(reg(all, 4 * (m % 8) + (k % 8) / 2, (m / 8) + 2 * (k / 8)), k % 2); },
             [](const uint64_t (*all)[8], int k, int n) { return bf16_value(reg(all, 4 * n + (k % 8) / 2, 4 + k / 8), k % 2); });
 }
@@ -169,31 +182,44 @@ inline void mma_m16n8k16_bf16(float (&d)[4], const unsigned (&a)[4], unsigned b0
 #define blockDim (emu::block_dim)
 #define gridDim (emu::grid_dim)
 
-#define EMU_STRING2(x) #x
-#define EMU_STRING(x) EMU_STRING2(x)
-#define __syncthreads() emu::syncthreads(__FILE__ ":" EMU_STRING(__LINE__))
+#define __syncthreads() emu::syncthreads(EMU_SITE)
 
-inline void __syncwarp(unsigned mask = 0xffffffffu) {
-    emu::warp_share(mask, nullptr, 0);
+namespace emu {
+inline void syncwarp(const char* site, unsigned mask = 0xffffffffu) {
+    warp_share(site, mask, nullptr, 0);
 }
 
 template <class T>
-inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
-    return emu::shfl_xor(mask, v, lane_mask, width);
+inline T shfl_xor_at(const char* site, unsigned mask, T v, int lane_mask, int width = 32) {
+    return shfl_xor(site, mask, v, lane_mask, width);
 }
+}  // namespace emu
+
+#define __syncwarp(...) emu::syncwarp(EMU_SITE __VA_OPT__(,) __VA_ARGS__)
+#define __shfl_xor_sync(...) emu::shfl_xor_at(EMU_SITE, __VA_ARGS__)
 
 // ------------------------------------------------------------------ intrinsics and math
 
 inline unsigned __float_as_uint(float f) { return emu::float_bits(f); }
 inline float __uint_as_float(unsigned u) { return emu::bits_float(u); }
 inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz((unsigned) x); }
-// The _rn operations are single roundings; build.sh compiles with -ffp-contract=off, so no
-// multiply is fused into an add behind their back.
-inline float __fadd_rn(float a, float b) { return a + b; }
-inline float __fsub_rn(float a, float b) { return a - b; }
-inline float __fmul_rn(float a, float b) { return a * b; }
+// The _rn operations are single roundings that nvcc never fuses into an FMA, while it fuses
+// other a*b + c (build.sh turns the same contraction on): the empty asm makes each operand and
+// result a value the compiler cannot see through.
+inline float emu_opaque(float v) {
+    __asm__("" : "+x"(v));
+    return v;
+}
+inline float __fadd_rn(float a, float b) { return emu_opaque(emu_opaque(a) + emu_opaque(b)); }
+inline float __fsub_rn(float a, float b) { return emu_opaque(emu_opaque(a) - emu_opaque(b)); }
+inline float __fmul_rn(float a, float b) { return emu_opaque(emu_opaque(a) * emu_opaque(b)); }
 
-// CUDA's min and max are overloaded for every arithmetic pair; the usual conversions give the type.
+// CUDA's min and max are overloaded for every arithmetic pair; the usual conversions give the
+// type. For floating point they are fminf / fmaxf (a NaN operand gives the other one).
+inline float min(float a, float b) { return fminf(a, b); }
+inline float max(float a, float b) { return fmaxf(a, b); }
+inline double min(double a, double b) { return fmin(a, b); }
+inline double max(double a, double b) { return fmax(a, b); }
 template <class A, class B>
 inline typename std::common_type<A, B>::type min(A a, B b) {
     typedef typename std::common_type<A, B>::type T;

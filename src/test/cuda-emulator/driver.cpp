@@ -7,15 +7,18 @@
 // Beyond running the kernels it checks what a GPU would only show as wrong numbers or a crash:
 //   - launches: block and grid limits, the kernel's __launch_bounds__ (.maxntid in its PTX),
 //     dynamic shared memory against the kernel's limit (48 KiB unless raised), and every pointer
-//     argument pointing into a live allocation;
-//   - memory: fresh allocations and dynamic shared memory are filled with 0xFF bytes (NaN as
-//     floats), every allocation sits between 256-byte red zones that are checked after each
-//     launch (a write past either end is reported with the kernel's name), copies must stay
-//     inside one allocation;
-//   - synchronisation: threads at different __syncthreads, warp collectives over part of a warp
-//     or after lanes have exited, and deadlocks; races, by running the threads of odd blocks in
-//     reverse order.
-// A violation fails the call with a CUDA error code and a line on stderr saying what happened.
+//     argument pointing into a live allocation, aligned for its type;
+//   - memory: fresh allocations, static and dynamic shared memory are filled with 0xFF bytes
+//     (NaN as floats) before each launch; every allocation sits between 256-byte red zones that
+//     are checked after each launch, as is dynamic shared memory past the launched size; copies
+//     must stay inside one allocation; misaligned accesses and out-of-range float-to-integer
+//     conversions are caught (UBSan's checks, compiled into the kernels, report here);
+//   - synchronisation: threads at different __syncthreads, lanes at different warp collectives,
+//     collectives over part of a warp or after lanes have exited, and deadlocks; races, by
+//     running each block's threads in a shuffled order (seeded: MAGVIT4J_EMULATOR_SEED).
+// A launch refused for its configuration fails cuLaunchKernel; a fault while the kernel runs is
+// reported, as on a GPU, by the next synchronising call (cuStreamSynchronize, cuCtxSynchronize,
+// a copy to the host), with a line on stderr naming the kernel, its block and thread.
 #include <cuda.h>
 
 #include <atomic>
@@ -29,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include <dlfcn.h>
+#include <link.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -38,7 +43,6 @@
 // ------------------------------------------------------------------ the emulated device
 
 static const char* const DEVICE_NAME = "magvit4j CUDA emulator (CPU)";
-static const size_t TOTAL_MEMORY = 16ull << 30;
 static const int MULTIPROCESSORS = 132;  // an H100 SXM's, so grids are sized as on one
 static const int SHARED_DEFAULT = 48 << 10;
 static const int SHARED_OPTIN = 232448;  // 227 KiB, the opt-in limit of sm_90
@@ -48,9 +52,72 @@ static const unsigned char POISON = 0xff;
 // `extern __shared__ float smem[];` in the kernels is this buffer: dynamic shared memory.
 alignas(16) thread_local float smem[SHARED_OPTIN / 4];
 
+// The device's memory is the host's, so it is sized to leave the host room: a quarter of the
+// physical memory, or MAGVIT4J_EMULATOR_MEMORY_MIB. Callers then meet CUDA_ERROR_OUT_OF_MEMORY
+// (and magvit4j's allocator empties its cache) instead of the host's out-of-memory killer.
+static size_t total_memory() {
+    static size_t bytes = [] {
+        const char* env = getenv("MAGVIT4J_EMULATOR_MEMORY_MIB");
+        if (env) return (size_t) atoll(env) << 20;
+        return (size_t) sysconf(_SC_PHYS_PAGES) * (size_t) sysconf(_SC_PAGESIZE) / 4;
+    }();
+    return bytes;
+}
+
 static void report(const std::string& what) {
     fprintf(stderr, "[cuda-emulator] %s\n", what.c_str());
     fflush(stderr);
+}
+
+// ------------------------------------------------------------------ the kernels' library
+
+// libmagvit4j-kernels.so beside this library: the kernels, whose static __shared__ variables
+// are its whole thread-local block (the anchor of build.sh marks it for dlinfo).
+static void* kernels_library = nullptr;
+static size_t kernels_tls_bytes = 0;
+static void* (*kernels_tls_anchor)() = nullptr;
+
+static bool open_kernels() {
+    if (kernels_library) return true;
+    Dl_info self;
+    if (!dladdr((void*) &open_kernels, &self)) return false;
+    std::string path(self.dli_fname);
+    path = path.substr(0, path.rfind('/') + 1) + "libmagvit4j-kernels.so";
+    kernels_library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!kernels_library) {
+        report(std::string("cannot open the kernels: ") + dlerror());
+        return false;
+    }
+    kernels_tls_anchor = (void* (*)()) dlsym(kernels_library, "emu_kernels_tls_anchor");
+    struct Find {
+        std::string path;
+        size_t bytes;
+    } find{path, 0};
+    dl_iterate_phdr(
+            [](struct dl_phdr_info* info, size_t, void* data) {
+                Find* f = (Find*) data;
+                if (!info->dlpi_name || f->path != info->dlpi_name) return 0;
+                for (int i = 0; i < info->dlpi_phnum; i++)
+                    if (info->dlpi_phdr[i].p_type == PT_TLS) f->bytes = info->dlpi_phdr[i].p_memsz;
+                return 1;
+            },
+            &find);
+    kernels_tls_bytes = find.bytes;
+    return kernels_tls_anchor != nullptr;
+}
+
+// The calling worker's copy of the kernels' static shared memory, [block, block + bytes), found
+// once per worker.
+static thread_local unsigned char* static_shared_block = nullptr;
+
+static unsigned char* static_shared(size_t* bytes) {
+    if (!static_shared_block) {
+        void* block = nullptr;
+        kernels_tls_anchor();  // allocates this thread's block on first use
+        if (dlinfo(kernels_library, RTLD_DI_TLS_DATA, &block) == 0) static_shared_block = (unsigned char*) block;
+    }
+    *bytes = kernels_tls_bytes;
+    return static_shared_block;
 }
 
 // ------------------------------------------------------------------ fibers
@@ -92,7 +159,7 @@ struct Kernel {
     Invoker invoke;
     void* fn;
     std::vector<int> sizes;
-    std::vector<bool> pointers;
+    std::vector<int> alignments;
 };
 
 static std::map<std::string, Kernel>& registry() {
@@ -100,8 +167,8 @@ static std::map<std::string, Kernel>& registry() {
     return kernels;
 }
 
-void register_kernel(const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<bool> pointers) {
-    registry()[name] = Kernel{name, invoke, fn, std::move(sizes), std::move(pointers)};
+void register_kernel(const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<int> alignments) {
+    registry()[name] = Kernel{name, invoke, fn, std::move(sizes), std::move(alignments)};
 }
 
 enum State : char { READY, AT_BARRIER, AT_WARP, DONE };
@@ -115,6 +182,7 @@ struct Fiber {
 
 struct Warp {
     int lanes, live, arrived, words;
+    const char* site;  // the collective the lanes that arrived are in
     unsigned phase;
     uint64_t table[2][32][8];  // double-buffered: see warp_share
 };
@@ -125,12 +193,14 @@ static const size_t STACK_BYTES = 256 << 10;
 struct Block {
     std::vector<Fiber> fibers;
     std::vector<Warp> warps;
+    std::vector<int> order;  // the order threads take turns in (shuffled per block)
     int live = 0, arrived = 0;
     const char* site = nullptr;
     void* scheduler_sp = nullptr;
     const Kernel* kernel = nullptr;
     void** params = nullptr;
     std::string error;
+    CUresult code = CUDA_SUCCESS;  // with error: what the fault returns to the caller
     char* stacks = nullptr;
     size_t stack_count = 0;
 
@@ -164,18 +234,33 @@ static void yield(Fiber* f) {
     emu_switch(&f->sp, block->scheduler_sp);
 }
 
-void fail(const char* what) {
+// Ends the block: the launch fails with `code` and the reason, naming the thread.
+[[noreturn]] static void fault(CUresult code, const char* what) {
     Block& b = *block;
     Fiber* f = self();
     char where[160];
     snprintf(where, sizeof where, " (thread (%u, %u, %u) of block (%u, %u, %u))", f->t.tid.x, f->t.tid.y, f->t.tid.z, block_idx.x, block_idx.y, block_idx.z);
     b.error = std::string(what) + where;
+    b.code = code;
     emu_switch(&f->sp, b.scheduler_sp);  // never resumed
     __builtin_unreachable();
 }
 
+void fail(const char* what) {
+    fault(CUDA_ERROR_LAUNCH_FAILED, what);
+}
+
 int lane() {
     return self()->lane;
+}
+
+// Whether [p, p + bytes) lies in this block's shared memory (static or dynamic).
+bool in_shared(const void* p, size_t bytes) {
+    uintptr_t a = (uintptr_t) p;
+    size_t n;
+    unsigned char* s = static_shared(&n);
+    if (s && a >= (uintptr_t) s && a + bytes <= (uintptr_t) s + n) return true;
+    return a >= (uintptr_t) smem && a + bytes <= (uintptr_t) smem + sizeof smem;
 }
 
 static void release_block(Block& b) {
@@ -213,7 +298,7 @@ void syncthreads(const char* site) {
 // Lanes write into table[phase & 1] and read it after the barrier. The next collective writes
 // the other half; the one after that writes this half again only once every lane has reached
 // the barrier in between, that is, after every lane has finished reading.
-const uint64_t (*warp_share(unsigned mask, const uint64_t* mine, int words))[8] {
+const uint64_t (*warp_share(const char* site, unsigned mask, const uint64_t* mine, int words))[8] {
     Block& b = *block;
     Fiber* f = self();
     Warp& w = b.warps[f->warp];
@@ -226,8 +311,9 @@ const uint64_t (*warp_share(unsigned mask, const uint64_t* mine, int words))[8] 
     if (w.live != w.lanes) fail("warp collective after lanes of the warp have exited");
     if (w.arrived == 0) {
         w.words = words;
-    } else if (w.words != words) {
-        fail("lanes of one warp are in different warp collectives (shuffle, ldmatrix, mma or __syncwarp)");
+        w.site = site;
+    } else if (w.words != words || (w.site != site && strcmp(w.site, site) != 0)) {
+        fail(("lanes of one warp are in different warp collectives: " + std::string(w.site) + " and " + site).c_str());
     }
     int half = w.phase & 1;
     if (words > 0) memcpy(w.table[half][f->lane], mine, words * sizeof(uint64_t));
@@ -269,11 +355,18 @@ static void* fresh_stack(char* base) {
     return sp;
 }
 
+static uint64_t splitmix(uint64_t& x) {
+    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 // Runs one block to the end; false (with the reason in b.error) when it failed. Between two
-// barriers each thread runs until it blocks, in thread order, or in reverse order when
-// `reverse` (odd blocks): a race whose outcome depends on that order then differs between
-// blocks and shows in the results.
-static bool run_block(Block& b, const Kernel* k, void** params, uint3 dim, bool reverse) {
+// barriers each thread runs until it blocks, the threads taking turns in an order shuffled from
+// `seed`: a race whose outcome depends on which thread goes first then shows in the results
+// (and a failure repeats with the same seed, launch and block).
+static bool run_block(Block& b, const Kernel* k, void** params, uint3 dim, uint64_t seed) {
     int n = dim.x * dim.y * dim.z;
     b.reserve(n);
     b.fibers.assign(n, Fiber{});
@@ -289,16 +382,23 @@ static bool run_block(Block& b, const Kernel* k, void** params, uint3 dim, bool 
     for (size_t w = 0; w < b.warps.size(); w++) {
         b.warps[w].lanes = b.warps[w].live = std::min(32, n - 32 * (int) w);
     }
+    b.order.resize(n);
+    for (int i = 0; i < n; i++) b.order[i] = i;
+    for (int i = n - 1; i > 0; i--) std::swap(b.order[i], b.order[splitmix(seed) % (uint64_t) (i + 1)]);
     b.live = n;
     b.arrived = 0;
     b.kernel = k;
     b.params = params;
     b.error.clear();
+    b.code = CUDA_SUCCESS;
     block = &b;
+    struct Reset {
+        ~Reset() { current_thread = nullptr; }
+    } reset;
     while (b.live > 0) {
         bool ran = false;
         for (int j = 0; j < n; j++) {
-            Fiber& f = b.fibers[reverse ? n - 1 - j : j];
+            Fiber& f = b.fibers[b.order[j]];
             if (f.state != READY) continue;
             current_thread = &f.t;
             emu_switch(&b.scheduler_sp, f.sp);
@@ -311,6 +411,7 @@ static bool run_block(Block& b, const Kernel* k, void** params, uint3 dim, bool 
                 at_barrier += f.state == AT_BARRIER;
                 at_warp += f.state == AT_WARP;
             }
+            b.code = CUDA_ERROR_LAUNCH_FAILED;
             b.error = "deadlock: " + std::to_string(at_barrier) + " threads wait at __syncthreads (" + (b.site ? b.site : "?") + "), " + std::to_string(at_warp) +
                       " in warp collectives, " + std::to_string(b.live - at_barrier - at_warp) + " others";
             return false;
@@ -323,6 +424,17 @@ static bool run_block(Block& b, const Kernel* k, void** params, uint3 dim, bool 
 
 // ------------------------------------------------------------------ worker pool
 
+// Whether all `bytes` at p still hold the poison.
+static bool untouched(const unsigned char* p, size_t bytes) {
+    static unsigned char clean[4096];
+    static bool init = (memset(clean, POISON, sizeof clean), true);
+    (void) init;
+    for (size_t at = 0; at < bytes; at += sizeof clean) {
+        if (memcmp(p + at, clean, std::min(sizeof clean, bytes - at)) != 0) return false;
+    }
+    return true;
+}
+
 // The blocks of one launch, taken by the workers in order of their linear index.
 struct Launch {
     const emu::Kernel* kernel;
@@ -330,10 +442,20 @@ struct Launch {
     uint3 grid, dim;
     unsigned shared_bytes;
     long blocks;
+    uint64_t seed;  // of the thread orders: the run's seed and the launch's number
     std::atomic<long> next{0};
     std::atomic<bool> failed{false};
     std::mutex error_lock;
     std::string error;
+    CUresult code = CUDA_SUCCESS;
+
+    void failure(CUresult c, const std::string& why) {
+        std::lock_guard<std::mutex> g(error_lock);
+        if (!failed.exchange(true)) {
+            code = c;
+            error = why;
+        }
+    }
 };
 
 class Pool {
@@ -345,8 +467,8 @@ class Pool {
         for (int i = 0; i < n; i++) threads.emplace_back([this] { work(); });
     }
 
-    // Runs every block of the launch; the error of the first failing block, or "".
-    std::string run(Launch& l) {
+    // Runs every block of the launch; l.code and l.error then say how the first failure went.
+    void run(Launch& l) {
         std::unique_lock<std::mutex> lock(m);
         job = &l;
         busy = (int) threads.size();
@@ -354,7 +476,6 @@ class Pool {
         wake.notify_all();
         done.wait(lock, [this] { return busy == 0; });
         job = nullptr;
-        return l.error;
     }
 
   private:
@@ -378,13 +499,22 @@ class Pool {
             }
             emu::block_dim = l->dim;
             emu::grid_dim = l->grid;
+            // Shared memory starts each launch as NaN: the kernels' static __shared__ (their
+            // library's thread-local block) and, for a launch with dynamic shared memory (only
+            // such a launch's kernel declares it), all of the dynamic buffer.
+            size_t static_bytes = 0;
+            unsigned char* static_block = static_shared(&static_bytes);
+            if (static_block) memset(static_block, POISON, static_bytes);
+            if (l->shared_bytes > 0) memset(smem, POISON, sizeof smem);
             for (long i; !l->failed && (i = l->next++) < l->blocks;) {
                 emu::block_idx = {(unsigned) (i % l->grid.x), (unsigned) (i / l->grid.x % l->grid.y), (unsigned) (i / ((long) l->grid.x * l->grid.y))};
                 memset(smem, POISON, l->shared_bytes);
-                if (!emu::run_block(b, l->kernel, l->params, l->dim, i % 2 == 1)) {
-                    std::lock_guard<std::mutex> g(l->error_lock);
-                    if (!l->failed.exchange(true)) l->error = b.error;
-                }
+                uint64_t seed = l->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t) (i + 1));
+                if (!emu::run_block(b, l->kernel, l->params, l->dim, seed)) l->failure(b.code, b.error);
+            }
+            // Past the launched size the dynamic buffer must still be untouched.
+            if (l->shared_bytes > 0 && !untouched((const unsigned char*) smem + l->shared_bytes, sizeof smem - l->shared_bytes)) {
+                l->failure(CUDA_ERROR_ILLEGAL_ADDRESS, "wrote dynamic shared memory past the " + std::to_string(l->shared_bytes) + " bytes launched with");
             }
             std::lock_guard<std::mutex> lock(m);
             if (--busy == 0) done.notify_all();
@@ -416,7 +546,7 @@ static uintptr_t allocate(size_t bytes, bool host) {
     uintptr_t p = (uintptr_t) raw + RED_ZONE;
     std::lock_guard<std::mutex> g(memory_lock);
     allocations[p] = Allocation{bytes, host};
-    allocated += bytes;
+    if (!host) allocated += bytes;
     return p;
 }
 
@@ -429,7 +559,7 @@ static CUresult release(uintptr_t p, bool host) {
         report(msg);
         return CUDA_ERROR_INVALID_VALUE;
     }
-    allocated -= it->second.bytes;
+    if (!host) allocated -= it->second.bytes;
     allocations.erase(it);
     free((void*) (p - RED_ZONE));
     return CUDA_SUCCESS;
@@ -455,13 +585,18 @@ static CUresult check_range(uintptr_t p, size_t bytes, const char* call) {
     return CUDA_ERROR_INVALID_VALUE;
 }
 
-// The first allocation whose red zones are no longer intact, described; "" when all are.
-static std::string damaged_red_zone() {
+// The first of the given allocations (a launch's pointer arguments: the memory its kernel can
+// reach) whose red zones are no longer intact, described; "" when all are.
+static std::string damaged_red_zone(const std::vector<uintptr_t>& reached) {
     static unsigned char clean[RED_ZONE + 256];
     static bool init = (memset(clean, POISON, sizeof clean), true);
     (void) init;
     std::lock_guard<std::mutex> g(memory_lock);
-    for (auto& [p, a] : allocations) {
+    for (uintptr_t base : reached) {
+        auto it = allocations.find(base);
+        if (it == allocations.end()) continue;
+        uintptr_t p = it->first;
+        const Allocation& a = it->second;
         const unsigned char* before = (const unsigned char*) (p - RED_ZONE);
         const unsigned char* after = (const unsigned char*) (p + a.bytes);
         size_t after_bytes = RED_ZONE + (((a.bytes + 255) & ~(size_t) 255) - a.bytes);
@@ -548,10 +683,26 @@ struct Event {
 static bool initialized = false;
 static int context_token, stream_token;
 static std::mutex launch_lock;  // one stream, in issue order
+static uint64_t launches = 0;   // numbers each launch, for its thread orders
+static uint64_t run_seed = [] {
+    const char* env = getenv("MAGVIT4J_EMULATOR_SEED");
+    return env ? strtoull(env, nullptr, 0) : 0ull;
+}();
+
+// A fault in a kernel, kept for the next synchronising call (as a GPU reports it).
+static CUresult pending_fault = CUDA_SUCCESS;
+
+static CUresult take_fault() {
+    std::lock_guard<std::mutex> g(launch_lock);
+    CUresult rc = pending_fault;
+    pending_fault = CUDA_SUCCESS;
+    return rc;
+}
 
 extern "C" {
 
 CUresult cuInit(unsigned int) {
+    if (!open_kernels()) return CUDA_ERROR_SHARED_OBJECT_INIT_FAILED;
     initialized = true;
     return CUDA_SUCCESS;
 }
@@ -582,7 +733,7 @@ CUresult cuDeviceGetName(char* name, int len, CUdevice device) {
 
 CUresult cuDeviceTotalMem(size_t* bytes, CUdevice device) {
     if (device != 0) return CUDA_ERROR_INVALID_DEVICE;
-    *bytes = TOTAL_MEMORY;
+    *bytes = total_memory();
     return CUDA_SUCCESS;
 }
 
@@ -636,7 +787,7 @@ CUresult cuCtxGetCurrent(CUcontext* context) {
 }
 
 CUresult cuCtxSynchronize() {
-    return CUDA_SUCCESS;
+    return take_fault();
 }
 
 CUresult cuStreamCreate(CUstream* stream, unsigned int) {
@@ -648,16 +799,16 @@ CUresult cuStreamDestroy(CUstream) {
     return CUDA_SUCCESS;
 }
 
-// Work runs when it is issued, so a stream is always idle.
+// Work runs when it is issued, so a stream is always idle; a fault of that work shows here.
 CUresult cuStreamSynchronize(CUstream) {
-    return CUDA_SUCCESS;
+    return take_fault();
 }
 
 CUresult cuMemAlloc(CUdeviceptr* p, size_t bytes) {
     if (bytes == 0) return CUDA_ERROR_INVALID_VALUE;
     {
         std::lock_guard<std::mutex> g(memory_lock);
-        if (allocated + bytes > TOTAL_MEMORY) return CUDA_ERROR_OUT_OF_MEMORY;
+        if (allocated + bytes > total_memory()) return CUDA_ERROR_OUT_OF_MEMORY;
     }
     uintptr_t a = allocate(bytes, false);
     if (!a) return CUDA_ERROR_OUT_OF_MEMORY;
@@ -683,8 +834,8 @@ CUresult cuMemFreeHost(void* p) {
 
 CUresult cuMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
     std::lock_guard<std::mutex> g(memory_lock);
-    *free_bytes = TOTAL_MEMORY - allocated;
-    *total_bytes = TOTAL_MEMORY;
+    *free_bytes = total_memory() - allocated;
+    *total_bytes = total_memory();
     return CUDA_SUCCESS;
 }
 
@@ -695,7 +846,9 @@ CUresult cuMemcpyHtoD(CUdeviceptr dst, const void* src, size_t bytes) {
 }
 
 CUresult cuMemcpyDtoH(void* dst, CUdeviceptr src, size_t bytes) {
-    CUresult rc = check_range(src, bytes, "cuMemcpyDtoH");
+    CUresult rc = take_fault();
+    if (rc != CUDA_SUCCESS) return rc;
+    rc = check_range(src, bytes, "cuMemcpyDtoH");
     if (rc == CUDA_SUCCESS && bytes) memcpy(dst, (const void*) src, bytes);
     return rc;
 }
@@ -703,7 +856,11 @@ CUresult cuMemcpyDtoH(void* dst, CUdeviceptr src, size_t bytes) {
 CUresult cuMemcpyDtoD(CUdeviceptr dst, CUdeviceptr src, size_t bytes) {
     CUresult rc = check_range(src, bytes, "cuMemcpyDtoD (source)");
     if (rc == CUDA_SUCCESS) rc = check_range(dst, bytes, "cuMemcpyDtoD (destination)");
-    if (rc == CUDA_SUCCESS && bytes) memmove((void*) dst, (const void*) src, bytes);
+    if (rc == CUDA_SUCCESS && bytes && dst < src + bytes && src < dst + bytes) {  // undefined on a GPU
+        report("cuMemcpyDtoD: source and destination overlap");
+        rc = CUDA_ERROR_INVALID_VALUE;
+    }
+    if (rc == CUDA_SUCCESS && bytes) memcpy((void*) dst, (const void*) src, bytes);
     return rc;
 }
 
@@ -808,7 +965,7 @@ CUresult cuLaunchKernel(CUfunction function, unsigned int gx, unsigned int gy, u
     if (threads > f->max_threads) {
         return refuse("block of " + std::to_string(threads) + " threads, but __launch_bounds__ allows " + std::to_string(f->max_threads), CUDA_ERROR_INVALID_VALUE);
     }
-    if ((int) shared_bytes > f->max_dynamic_shared) {
+    if (shared_bytes > (unsigned) f->max_dynamic_shared) {
         return refuse(std::to_string(shared_bytes) + " bytes of dynamic shared memory, over the kernel's limit of " + std::to_string(f->max_dynamic_shared) +
                               " (raise it with cuFuncSetAttribute)",
                       CUDA_ERROR_INVALID_VALUE);
@@ -816,14 +973,20 @@ CUresult cuLaunchKernel(CUfunction function, unsigned int gx, unsigned int gy, u
     if (extra) return refuse("parameters through `extra` are not emulated", CUDA_ERROR_NOT_SUPPORTED);
     const emu::Kernel* k = f->kernel;
     if (!k->sizes.empty() && !params) return refuse("no kernelParams", CUDA_ERROR_INVALID_VALUE);
+    std::vector<uintptr_t> reached;
     for (size_t i = 0; i < k->sizes.size(); i++) {
-        if (!k->pointers[i]) continue;
-        uintptr_t p = *(uintptr_t*) params[i], base;
+        if (!k->alignments[i]) continue;  // not a pointer
+        uintptr_t p = *(uintptr_t*) params[i], base = 0;
+        char msg[160];
         if (p != 0 && !holding(p, 0, &base)) {
-            char msg[160];
             snprintf(msg, sizeof msg, "argument %zu (0x%lx) points into no live allocation", i, (unsigned long) p);
             return refuse(msg, CUDA_ERROR_ILLEGAL_ADDRESS);
         }
+        if (p % k->alignments[i] != 0) {
+            snprintf(msg, sizeof msg, "argument %zu (0x%lx) is not aligned to the %d bytes of its type", i, (unsigned long) p, k->alignments[i]);
+            return refuse(msg, CUDA_ERROR_MISALIGNED_ADDRESS);
+        }
+        if (p != 0) reached.push_back(base);
     }
     std::lock_guard<std::mutex> g(launch_lock);
     Launch l;
@@ -833,10 +996,14 @@ CUresult cuLaunchKernel(CUfunction function, unsigned int gx, unsigned int gy, u
     l.dim = {bx, by, bz};
     l.shared_bytes = shared_bytes;
     l.blocks = (long) gx * gy * gz;
-    std::string error = pool().run(l);
-    if (!error.empty()) return refuse(error, CUDA_ERROR_LAUNCH_FAILED);
-    std::string damage = damaged_red_zone();
-    if (!damage.empty()) return refuse(damage, CUDA_ERROR_ILLEGAL_ADDRESS);
+    l.seed = run_seed ^ (0xd1b54a32d192ed03ull * ++launches);
+    pool().run(l);
+    std::string damage = damaged_red_zone(reached);
+    if (!l.failed && !damage.empty()) l.failure(CUDA_ERROR_ILLEGAL_ADDRESS, damage);
+    if (l.failed) {  // reported now, returned by the next synchronising call
+        report("kernel " + f->name + " failed: " + l.error);
+        if (pending_fault == CUDA_SUCCESS) pending_fault = l.code;
+    }
     return CUDA_SUCCESS;
 }
 
@@ -851,7 +1018,7 @@ CUresult cuEventRecord(CUevent event, CUstream) {
 }
 
 CUresult cuEventSynchronize(CUevent) {
-    return CUDA_SUCCESS;
+    return take_fault();
 }
 
 CUresult cuEventQuery(CUevent) {
@@ -883,6 +1050,57 @@ CUresult cuGetErrorName(CUresult rc, const char** name) {
 
 CUresult cuGetErrorString(CUresult rc, const char** text) {
     return cuGetErrorName(rc, text);
+}
+
+// ------------------------------------------------------------------ UBSan's reports
+
+// build.sh compiles the kernels with -fsanitize=alignment,float-cast-overflow and no runtime: the
+// checks call these (the layouts are those of the sanitizer's data, location first). A
+// violation inside a kernel fails its launch as the GPU would fail it.
+struct SourceLocation {
+    const char* file;
+    uint32_t line, column;
+};
+
+struct TypeDescriptor {
+    uint16_t kind, info;
+    char name[1];
+};
+
+struct TypeMismatchData {
+    SourceLocation location;
+    const TypeDescriptor* type;
+    unsigned char log_alignment, check_kind;
+};
+
+struct FloatCastData {
+    SourceLocation location;
+    const TypeDescriptor *from, *to;
+};
+
+[[noreturn]] static void sanitizer(CUresult code, const SourceLocation& at, const std::string& what) {
+    std::string msg = what + " at " + (at.file ? at.file : "?") + ":" + std::to_string(at.line);
+    if (emu::current_thread) emu::fault(code, msg.c_str());
+    report(msg);
+    abort();
+}
+
+void __ubsan_handle_type_mismatch_v1_abort(TypeMismatchData* d, uintptr_t p) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "misaligned access: 0x%lx for %s, which needs %d-byte alignment", (unsigned long) p, d->type->name, 1 << d->log_alignment);
+    sanitizer(CUDA_ERROR_MISALIGNED_ADDRESS, d->location, msg);
+}
+
+void __ubsan_handle_type_mismatch_v1(TypeMismatchData* d, uintptr_t p) {
+    __ubsan_handle_type_mismatch_v1_abort(d, p);
+}
+
+void __ubsan_handle_float_cast_overflow_abort(FloatCastData* d, uintptr_t) {
+    sanitizer(CUDA_ERROR_LAUNCH_FAILED, d->location, std::string("conversion of a ") + d->from->name + " out of the range of " + d->to->name + " (NaN, infinite or too large)");
+}
+
+void __ubsan_handle_float_cast_overflow(FloatCastData* d, uintptr_t v) {
+    __ubsan_handle_float_cast_overflow_abort(d, v);
 }
 
 }  // extern "C"

@@ -9,7 +9,20 @@ namespace emu {
 
 typedef void (*Invoker)(void* fn, void** params);
 
-void register_kernel(const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<bool> pointers);
+// sizes: each parameter's bytes; alignments: for a pointer parameter the alignment its pointee
+// needs (1 for void*), 0 for the others.
+void register_kernel(const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<int> alignments);
+
+template <class T>
+constexpr int pointee_alignment() {
+    if constexpr (!std::is_pointer<T>::value) {
+        return 0;
+    } else if constexpr (std::is_void<typename std::remove_cv<typename std::remove_pointer<T>::type>::type>::value) {
+        return 1;
+    } else {
+        return alignof(typename std::remove_pointer<T>::type);
+    }
+}
 
 // params[i] points at argument i, as cuLaunchKernel's kernelParams do.
 template <class... A, size_t... I>
@@ -22,7 +35,7 @@ struct Registration {
     Registration(const char* name, void (*f)(A...)) {
         register_kernel(
                 name, [](void* fn, void** params) { invoke((void (*)(A...)) fn, params, std::index_sequence_for<A...>{}); }, (void*) f,
-                {(int) sizeof(A)...}, {std::is_pointer<A>::value...});
+                {(int) sizeof(A)...}, {pointee_alignment<A>()...});
     }
 };
 

@@ -127,6 +127,15 @@ class BackendConformanceTest {
                 return out(dst);
             });
         }
+        // Special values convert as Java's casts do: NaN to 0, out-of-range values saturated, bool = v != 0.
+        Tensor special = Tensor.of(new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 3e9f, -3e9f, 1e19f, -1e19f, -0.7f, 0.3f, 0f}, 10);
+        for (DType to : new DType[] {DType.INT64, DType.INT32, DType.BOOL}) {
+            same("copy of NaN, infinities and out-of-range floats -> " + to, be -> {
+                Tensor dst = be.empty(to, 10);
+                be.copy(on(be, special), dst);
+                return out(dst);
+            });
+        }
         Tensor longs = indices(1000, 6, 7);
         same("copy int64 -> float32, strided", be -> {
             Tensor dst = be.empty(DType.FLOAT32, 7, 6);

@@ -3,8 +3,11 @@ package dev.magvit4j.testing;
 import dev.magvit4j.backend.cuda.Cuda;
 import dev.magvit4j.tensor.Device;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -31,9 +34,18 @@ public final class Devices {
         return Stream.of(Device.cuda(0));
     }
 
-    /** Skips the calling test, with the reason, when the device cannot be used here. */
+    /**
+     * Skips the calling test, with the reason, when the device cannot be used here: no driver,
+     * or no emulator built (no g++ or nvcc). A driver that is there but does not work (say an
+     * emulator library that fails to load) fails the test instead, so it cannot pass by skipping.
+     */
     public static Device use(Device device) {
-        if (!device.isCpu()) assumeTrue(Cuda.available(), () -> "skipped on " + device + ": " + Cuda.status());
+        if (device.isCpu()) return device;
+        String driver = System.getProperty("magvit4j.cuda.driver", "");
+        if (!Cuda.available() && !driver.isEmpty() && Files.exists(Path.of(driver))) {
+            fail("the CUDA driver " + driver + " is there but cannot be used: " + Cuda.status());
+        }
+        assumeTrue(Cuda.available(), () -> "skipped on " + device + ": " + Cuda.status());
         return device;
     }
 }
