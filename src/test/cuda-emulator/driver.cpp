@@ -72,7 +72,7 @@ static void report(const std::string& what) {
 // ------------------------------------------------------------------ the kernels' library
 
 // libmagvit4j-kernels.so beside this library: the kernels, whose static __shared__ variables
-// are its whole thread-local block (the anchor of build.sh marks it for dlinfo).
+// are its whole thread-local block (found with dlinfo after tls_anchor.cpp makes a thread allocate it).
 static void* kernels_library = nullptr;
 static size_t kernels_tls_bytes = 0;
 static void* (*kernels_tls_anchor)() = nullptr;
