@@ -29,7 +29,16 @@ if [ ! -x /tmp/jre/bin/java ]; then tar -xJf "$g/jre.tar.xz" -C /tmp; fi
 java=/tmp/jre/bin/java
 if [ ! -d /tmp/goldens ]; then mkdir -p /tmp/goldens && xz -dc "$g/goldens.tar.xz" | tar -xf - -C /tmp/goldens; fi
 # JAVA_OPTS: extra JVM options, as for ./magvit4j (a dry run here on the test suite's CPU emulator:
-# JAVA_OPTS=-Dmagvit4j.cuda.driver=target/cuda-emulator/libcuda.so.1).
+# JAVA_OPTS=-Dmagvit4j.cuda.driver=target/cuda-emulator/libcuda.so.1). JCuda's native library
+# finds libcuda.so.1 through the loader's search path; where the driver is not on it (a mounted
+# /usr/local/nvidia, say), it is named with -Dmagvit4j.cuda.driver, which magvit4j loads first.
+if [[ "${JAVA_OPTS:-}" != *magvit4j.cuda.driver* ]] && ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
+  driver=$(find /usr/local/nvidia /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/cuda/compat -name libcuda.so.1 2>/dev/null | head -n 1)
+  if [ -n "$driver" ]; then
+    echo "[gpu] libcuda.so.1 is not on the loader's path: using $driver"
+    export JAVA_OPTS="${JAVA_OPTS:-} -Dmagvit4j.cuda.driver=$driver"
+  fi
+fi
 jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx32g ${JAVA_OPTS:-})
 
 {
