@@ -42,18 +42,18 @@ __device__ __forceinline__ double load_as_double(const void* p, int dtype, int i
     }
 }
 
-// v truncated toward zero into [lo, hi], NaN to 0: Java's (long) and (int) casts, which the CPU
-// backend's conversions are (in C the cast of a NaN or of an out-of-range value is undefined).
-__device__ __forceinline__ long long saturating_integer(double v, double lo, double hi) {
-    return v != v ? 0 : v <= lo ? (long long) lo : v >= hi ? (long long) hi : (long long) v;
+// v truncated toward zero, NaN to 0 and values past the type's range to its end: Java's (long)
+// and (int) casts, which the CPU backend's conversions are (in C such a cast is undefined).
+template <class T>
+__device__ __forceinline__ T saturating_cast(double v, T lo, T hi) {
+    return v != v ? 0 : v <= (double) lo ? lo : v >= (double) hi ? hi : (T) v;
 }
 
 __device__ __forceinline__ void store_from_double(void* p, int dtype, int i, double v) {
     switch (dtype) {
         case DT_FLOAT32: ((float*) p)[i] = (float) v; break;
-        // -2^63 and 2^63 - 1024 (the largest double below 2^63) bound the int64 range.
-        case DT_INT64: ((long long*) p)[i] = v >= 9223372036854775807.0 ? 9223372036854775807LL : saturating_integer(v, -9223372036854775808.0, 9223372036854774784.0); break;
-        case DT_INT32: ((int*) p)[i] = (int) saturating_integer(v, -2147483648.0, 2147483647.0); break;
+        case DT_INT64: ((long long*) p)[i] = saturating_cast<long long>(v, -9223372036854775807LL - 1, 9223372036854775807LL); break;
+        case DT_INT32: ((int*) p)[i] = saturating_cast<int>(v, -2147483647 - 1, 2147483647); break;
         default: ((unsigned char*) p)[i] = v != 0 ? 1 : 0; break;
     }
 }

@@ -64,7 +64,7 @@ bool in_shared(const void* p, size_t bytes);
 #define EMU_SITE __FILE__ ":" EMU_STRING(__LINE__)
 
 template <class T>
-inline T shfl_xor(const char* site, unsigned mask, T v, int lane_mask, int width) {
+inline T shfl_xor(const char* site, unsigned mask, T v, int lane_mask, int width = 32) {
     static_assert(sizeof(T) <= 8, "shuffle of a value wider than 64 bits");
     uint64_t w = 0;
     memcpy(&w, &v, sizeof(T));
@@ -189,14 +189,10 @@ inline void syncwarp(const char* site, unsigned mask = 0xffffffffu) {
     warp_share(site, mask, nullptr, 0);
 }
 
-template <class T>
-inline T shfl_xor_at(const char* site, unsigned mask, T v, int lane_mask, int width = 32) {
-    return shfl_xor(site, mask, v, lane_mask, width);
-}
 }  // namespace emu
 
 #define __syncwarp(...) emu::syncwarp(EMU_SITE __VA_OPT__(,) __VA_ARGS__)
-#define __shfl_xor_sync(...) emu::shfl_xor_at(EMU_SITE, __VA_ARGS__)
+#define __shfl_xor_sync(...) emu::shfl_xor(EMU_SITE, __VA_ARGS__)
 
 // ------------------------------------------------------------------ intrinsics and math
 

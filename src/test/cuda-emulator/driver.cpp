@@ -21,6 +21,7 @@
 // a copy to the host), with a line on stderr naming the kernel, its block and thread.
 #include <cuda.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -67,6 +68,17 @@ static size_t total_memory() {
 static void report(const std::string& what) {
     fprintf(stderr, "[cuda-emulator] %s\n", what.c_str());
     fflush(stderr);
+}
+
+// Whether all `bytes` at p still hold the poison.
+static bool untouched(const unsigned char* p, size_t bytes) {
+    static unsigned char clean[4096];
+    static bool init = (memset(clean, POISON, sizeof clean), true);
+    (void) init;
+    for (size_t at = 0; at < bytes; at += sizeof clean) {
+        if (memcmp(p + at, clean, std::min(sizeof clean, bytes - at)) != 0) return false;
+    }
+    return true;
 }
 
 // ------------------------------------------------------------------ the kernels' library
@@ -424,17 +436,6 @@ static bool run_block(Block& b, const Kernel* k, void** params, uint3 dim, uint6
 
 // ------------------------------------------------------------------ worker pool
 
-// Whether all `bytes` at p still hold the poison.
-static bool untouched(const unsigned char* p, size_t bytes) {
-    static unsigned char clean[4096];
-    static bool init = (memset(clean, POISON, sizeof clean), true);
-    (void) init;
-    for (size_t at = 0; at < bytes; at += sizeof clean) {
-        if (memcmp(p + at, clean, std::min(sizeof clean, bytes - at)) != 0) return false;
-    }
-    return true;
-}
-
 // The blocks of one launch, taken by the workers in order of their linear index.
 struct Launch {
     const emu::Kernel* kernel;
@@ -588,9 +589,6 @@ static CUresult check_range(uintptr_t p, size_t bytes, const char* call) {
 // The first of the given allocations (a launch's pointer arguments: the memory its kernel can
 // reach) whose red zones are no longer intact, described; "" when all are.
 static std::string damaged_red_zone(const std::vector<uintptr_t>& reached) {
-    static unsigned char clean[RED_ZONE + 256];
-    static bool init = (memset(clean, POISON, sizeof clean), true);
-    (void) init;
     std::lock_guard<std::mutex> g(memory_lock);
     for (uintptr_t base : reached) {
         auto it = allocations.find(base);
@@ -600,7 +598,7 @@ static std::string damaged_red_zone(const std::vector<uintptr_t>& reached) {
         const unsigned char* before = (const unsigned char*) (p - RED_ZONE);
         const unsigned char* after = (const unsigned char*) (p + a.bytes);
         size_t after_bytes = RED_ZONE + (((a.bytes + 255) & ~(size_t) 255) - a.bytes);
-        bool front = memcmp(before, clean, RED_ZONE) != 0, back = memcmp(after, clean, after_bytes) != 0;
+        bool front = !untouched(before, RED_ZONE), back = !untouched(after, after_bytes);
         if (!front && !back) continue;
         char msg[200];
         snprintf(msg, sizeof msg, "wrote %s the %zu-byte allocation at 0x%lx", front ? "before the start of" : "past the end of", a.bytes, (unsigned long) p);

@@ -49,9 +49,8 @@ public final class CudaDevice {
     private final CUcontext context = new CUcontext();
     final CUstream stream = new CUstream();
     final CudaAllocator allocator;
-    private final Map<String, CUmodule> modules = new HashMap<>();
-    private final Map<String, CUfunction> functions = new HashMap<>();
-    private final Map<String, KernelSignature> signatures = new HashMap<>();
+    private final Map<String, Module> modules = new HashMap<>();
+    private final Map<String, Kernel> kernels = new HashMap<>();
     private String lastKernel = "(none)";
     private Pointer staging;
     private ByteBuffer stagingBuffer;
@@ -108,25 +107,31 @@ public final class CudaDevice {
 
     // ------------------------------------------------------------------ kernels
 
+    /** A loaded PTX module and the parameter lists of its kernels. */
+    private record Module(CUmodule module, Map<String, KernelSignature> signatures) {}
+
+    /** A kernel and the parameter list its launches are checked against. */
+    private record Kernel(CUfunction function, KernelSignature signature) {}
+
     /** A kernel from the PTX module kernels/MODULE.ptx packaged in the jar, loaded once. */
-    synchronized CUfunction function(String module, String kernel) {
+    private synchronized Kernel kernel(String module, String kernel) {
         String key = module + "/" + kernel;
-        CUfunction f = functions.get(key);
-        if (f != null) return f;
+        Kernel k = kernels.get(key);
+        if (k != null) return k;
         bind();
-        CUmodule m = modules.get(module);
+        Module m = modules.get(module);
         if (m == null) {
             byte[] ptx = readPtx(module);
-            m = new CUmodule();
-            check(cuModuleLoadData(m, ptx), "cuModuleLoadData(kernels/" + module + ".ptx)");
+            CUmodule loaded = new CUmodule();
+            check(cuModuleLoadData(loaded, ptx), "cuModuleLoadData(kernels/" + module + ".ptx)");
+            m = new Module(loaded, KernelSignature.parse(new String(ptx, 0, ptx.length - 1, StandardCharsets.US_ASCII)));
             modules.put(module, m);
-            KernelSignature.parse(new String(ptx, 0, ptx.length - 1, StandardCharsets.US_ASCII))
-                    .forEach((name, signature) -> signatures.put(module + "/" + name, signature));
         }
-        f = new CUfunction();
-        check(cuModuleGetFunction(f, m, kernel), "cuModuleGetFunction(" + key + ")");
-        functions.put(key, f);
-        return f;
+        CUfunction f = new CUfunction();
+        check(cuModuleGetFunction(f, m.module(), kernel), "cuModuleGetFunction(" + key + ")");
+        k = new Kernel(f, m.signatures().get(kernel));  // the driver found it, so its PTX declares it
+        kernels.put(key, k);
+        return k;
     }
 
     private static byte[] readPtx(String module) {
@@ -145,13 +150,13 @@ public final class CudaDevice {
      * by value, such as a {@code Layout}).
      */
     public void launch(String module, String kernel, int gx, int gy, int gz, int block, int sharedBytes, Object... args) {
-        CUfunction f = function(module, kernel);
-        signature(module, kernel).check(args);
+        Kernel k = kernel(module, kernel);
+        k.signature().check(args);
         bind();
         Pointer[] params = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) params[i] = param(args[i], kernel, i);
         lastKernel = module + "/" + kernel;
-        int rc = cuLaunchKernel(f, gx, gy, gz, block, 1, 1, sharedBytes, stream, Pointer.to(params), null);
+        int rc = cuLaunchKernel(k.function(), gx, gy, gz, block, 1, 1, sharedBytes, stream, Pointer.to(params), null);
         if (rc != CUresult.CUDA_SUCCESS) {
             throw new CudaError("CUDA error " + CUresult.stringFor(rc) + " launching " + lastKernel + " with grid (" + gx + ", " + gy + ", " + gz + "), block " + block
                     + ", " + sharedBytes + " B shared, arguments " + describe(args));
@@ -164,13 +169,9 @@ public final class CudaDevice {
         }
     }
 
-    private synchronized KernelSignature signature(String module, String kernel) {
-        return signatures.get(module + "/" + kernel);  // present: function() found the kernel in this module
-    }
-
     /** Raises a kernel's dynamic shared memory limit above the default 48 KiB. */
     public void allowSharedMemory(String module, String kernel, int bytes) {
-        CUfunction f = function(module, kernel);
+        CUfunction f = kernel(module, kernel).function();
         check(cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
                 "cuFuncSetAttribute(" + module + "/" + kernel + ", max dynamic shared memory " + bytes + ")");
     }
