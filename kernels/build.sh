@@ -2,7 +2,9 @@
 # Compiles every kernels/*.cu to PTX in OUT_DIR (the Maven build passes target/classes/kernels,
 # so the PTX ships inside the jar as resources).
 #
-#   kernels/build.sh OUT_DIR            PTX for compute_80 (runs on Ampere, Ada and Hopper)
+#   kernels/build.sh OUT_DIR            PTX for compute_80 (runs on Ampere, Ada and Hopper), and
+#                                       for the files on gemm.cuh a second PTX for sm_90a
+#                                       (NAME.sm_90a.ptx: Hopper's wgmma), checked with ptxas
 #   kernels/build.sh OUT_DIR --check    also assembles each for sm_90 with ptxas and prints the
 #                                       registers and shared memory per kernel (catches
 #                                       resource overflows before a GPU is at hand)
@@ -24,27 +26,47 @@ mkdir -p "$out"
 flags=(-ptx -arch=compute_80 -O3 -std=c++17 -I "$here")
 newest_header=$(ls -t "$here"/*.cuh 2>/dev/null | head -n 1 || true)
 
+# compile CU PTX FLAGS...: skipped (status 1) when PTX is newer than the file and every header.
+compile() {
+  local cu="$1" ptx="$2"
+  shift 2
+  if [ -f "$ptx" ] && [ "$ptx" -nt "$cu" ] && { [ -z "$newest_header" ] || [ "$ptx" -nt "$newest_header" ]; } && [ -z "$check" ]; then
+    return 1
+  fi
+  nvcc "$@" -o "$ptx.tmp" "$cu" && mv "$ptx.tmp" "$ptx" &
+  pids+=($!)
+  built=$((built + 1))
+}
+
 built=0
 pids=()
+hopper=()
 for cu in "$here"/*.cu; do
   [ -e "$cu" ] || continue
   name=$(basename "$cu" .cu)
-  ptx="$out/$name.ptx"
-  if [ -f "$ptx" ] && [ "$ptx" -nt "$cu" ] && { [ -z "$newest_header" ] || [ "$ptx" -nt "$newest_header" ]; } && [ -z "$check" ]; then
-    continue
+  compile "$cu" "$out/$name.ptx" "${flags[@]}" || true
+  # The GEMM users again for sm_90a, where gemm.cuh's tensor-core tiles are wgmma (the driver
+  # loads this PTX on compute capability 9.0 only). The architecture-specific "a" target's PTX
+  # cannot be JIT-compiled for any other GPU.
+  if grep -q '#include "gemm.cuh"' "$cu"; then
+    compile "$cu" "$out/$name.sm_90a.ptx" -ptx -arch=sm_90a -O3 -std=c++17 -I "$here" && hopper+=("$out/$name.sm_90a.ptx")
   fi
-  nvcc "${flags[@]}" -o "$ptx.tmp" "$cu" && mv "$ptx.tmp" "$ptx" &
-  pids+=($!)
-  built=$((built + 1))
 done
 status=0
 for p in "${pids[@]}"; do wait "$p" || status=1; done
 if [ "$status" -ne 0 ]; then echo "[kernels] nvcc failed (see above)"; exit 1; fi
-echo "[kernels] $built of $(ls "$here"/*.cu 2>/dev/null | wc -l) kernel files compiled to PTX in $out ($(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/CUDA \1/p'))"
+echo "[kernels] $built PTX files compiled from $(ls "$here"/*.cu 2>/dev/null | wc -l) kernel files in $out ($(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/CUDA \1/p'))"
+
+# nvcc -ptx passes inline PTX through unchecked; the wgmma PTX is assembled here so that a
+# malformed instruction fails the build, not the driver's JIT on a Hopper GPU.
+for ptx in "${hopper[@]}"; do
+  ptxas -arch=sm_90a -o /dev/null "$ptx" || { rm -f "$ptx"; echo "[kernels] ptxas rejected $ptx"; exit 1; }
+done
 
 if [ "$check" = "--check" ]; then
   for ptx in "$out"/*.ptx; do
     echo "== $(basename "$ptx")"
-    ptxas -arch=sm_90 -v -o /dev/null "$ptx" 2>&1 | grep -E "Compiling entry|Used|error|warning" | sed 's/ptxas info    : //'
+    arch=sm_90; [[ "$ptx" == *.sm_90a.ptx ]] && arch=sm_90a
+    ptxas -arch=$arch -v -o /dev/null "$ptx" 2>&1 | grep -E "Compiling entry|Used|error|warning|spill" | grep -v " 0 bytes spill stores, 0 bytes spill loads" | sed 's/ptxas info    : //'
   done
 fi

@@ -5,6 +5,11 @@
 //   TF32     tensor cores, mma.sync.m16n8k8 with tf32 inputs, float32 accumulation
 //   BF16     tensor cores, mma.sync.m16n8k16 with bf16 inputs, float32 accumulation
 //
+// Built for sm_90a (Hopper: build.sh makes a second PTX of each file that includes this one),
+// TF32 and BF16 use the warpgroup instructions instead: wgmma.mma_async m64n128k8 / m64n128k16,
+// both operands read by the tensor cores straight from shared memory, asynchronously, so the
+// next slice is stored while the current one is multiplied.
+//
 // Operands are read through "sources" (below: StridedSrc here, the implicit-im2col ones in
 // conv.cu) that return runs of consecutive k of one row of A (a row m) or of Bᵀ (a column n),
 // zero outside the matrix. The block stages each K-slice of both operands in shared memory,
@@ -25,16 +30,32 @@ constexpr int THREADS = 256;  // 8 warps
 constexpr int GROUP = 8;      // tile rows per band of the block raster (L2 reuse)
 
 // Shared memory, per operand and stage: TILE rows (m of A, n of B), each holding one K-slice
-// of 64 bytes (16 floats, or 32 bf16) as four 16-byte chunks, plus 16 bytes of padding. The
-// 80-byte pitch (20 words) puts rows r..r+7 on distinct 4-bank groups (20 r mod 32 = 0, 20, 8,
-// 28, 16, 4, 24, 12), so the 16-byte stores of 8 consecutive rows, ldmatrix's 8 row reads and
-// the SIMT path's float4 reads are all free of bank conflicts.
+// of 64 bytes (16 floats, or 32 bf16) as four 16-byte chunks. Where chunk c of row r goes is the
+// tile's Layout:
 constexpr int CHUNK = 16;
 constexpr int SLICE_BYTES = 64;
-constexpr int PITCH = 80;
-constexpr int OPERAND_BYTES = TILE * PITCH;
-constexpr int STAGE_BYTES = 2 * OPERAND_BYTES;  // A then B
-constexpr int SMEM_BYTES = 2 * STAGE_BYTES;     // double buffered: 40 KiB
+
+// Rows of 64 bytes plus 16 of padding (mma.sync and SIMT). The 80-byte pitch (20 words) puts
+// rows r..r+7 on distinct 4-bank groups (20 r mod 32 = 0, 20, 8, 28, 16, 4, 24, 12), so the
+// 16-byte stores of 8 consecutive rows, ldmatrix's 8 row reads and the SIMT path's float4 reads
+// are all free of bank conflicts.
+struct PaddedRows {
+    static constexpr int PITCH = 80;
+    static constexpr int BYTES = TILE * PITCH;
+    __device__ static int at(int r, int c) { return r * PITCH + c * CHUNK; }
+};
+
+// wgmma's canonical K-major layout without swizzling (PTX ISA 9.7.15.5.1.2): "core matrices" of
+// 8 rows x 16 bytes, each 128 contiguous bytes. Here chunk c of all TILE rows forms one plane,
+// so the core matrices of a plane follow each other (SBO, the step between 8-row groups, is 128
+// bytes) and the planes are LBO = TILE x 16 bytes apart (the step along k). 8 consecutive rows
+// of one chunk are 128 contiguous bytes: their 16-byte stores are conflict-free.
+struct CoreMatrices {
+    static constexpr int SBO = 8 * CHUNK;
+    static constexpr int LBO = TILE * CHUNK;
+    static constexpr int BYTES = TILE * SLICE_BYTES;
+    __device__ static int at(int r, int c) { return c * LBO + r * CHUNK; }
+};
 
 // k per 16-byte chunk: 4 floats (FLOAT32, TF32) or 8 bf16. A K-slice is 4 chunks.
 template <int P> constexpr int RUN = P == PREC_BF16 ? 8 : 4;
@@ -43,6 +64,10 @@ template <int P> constexpr int SLICE_K = 4 * RUN<P>;
 // cores (registers capped at 128, 16 warps to hide the global loads), one for FLOAT32, whose
 // 8 x 8 accumulators and float4 fragments need about 250 registers.
 template <int P> constexpr int MIN_BLOCKS = P == PREC_FLOAT32 ? 1 : 2;
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) || defined(MAGVIT4J_EMULATOR_SM90A)
+#define GEMM_WGMMA 1  // this build is for sm_90a: TF32 and BF16 tiles on wgmma
+#endif
 
 // ------------------------------------------------------------------ PTX (BEGIN PTX)
 // The only inline assembly: conversions, ldmatrix and the two mma shapes (PTX ISA 9.7.14).
@@ -103,6 +128,93 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], 
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 #endif
 }
+#ifdef GEMM_WGMMA
+// wgmma (PTX ISA 9.7.15): a warpgroup (4 warps, 128 threads) multiplies a 64 x k block of A by a
+// k x 128 block of B, both in shared memory and named by 64-bit matrix descriptors, into
+// accumulators spread over its threads. The instruction is asynchronous: it is issued, committed
+// in a group, and its results (and its reads of shared memory) are complete only after a
+// wgmma.wait_group. The emulator runs each one at that wait.
+
+// Descriptor of a K-major, unswizzled operand (CoreMatrices) whose core matrix (0, 0) is at
+// `offset` bytes into the tile `base`: start address, LBO and SBO, each in 16-byte units
+// (9.7.15.5.1.2.2). The emulator resolves the start against the tile it is given with it.
+__device__ __forceinline__ unsigned long long wgmma_desc(const unsigned char* base, int offset) {
+#ifdef MAGVIT4J_EMULATOR
+    unsigned addr = (unsigned) offset;
+#else
+    unsigned addr = (unsigned) __cvta_generic_to_shared(base) + offset;
+#endif
+    return (unsigned long long) ((addr & 0x3FFFF) >> 4) | (unsigned long long) (CoreMatrices::LBO >> 4) << 16 |
+           (unsigned long long) (CoreMatrices::SBO >> 4) << 32;
+}
+
+// Orders this thread's earlier register accesses (the accumulators) before the wgmma that follows.
+__device__ __forceinline__ void wgmma_fence() {
+#ifndef MAGVIT4J_EMULATOR
+    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
+#endif
+}
+
+// Shared memory written by ordinary stores becomes visible to wgmma (the "async proxy") only
+// after this fence (and the barrier that follows it).
+__device__ __forceinline__ void fence_proxy_async() {
+#ifndef MAGVIT4J_EMULATOR
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void wgmma_commit() {
+#ifdef MAGVIT4J_EMULATOR
+    emu::wgmma_commit();
+#else
+    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
+#endif
+}
+
+// Waits until at most N committed groups are still running.
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
+#ifdef MAGVIT4J_EMULATOR
+    emu::wgmma_wait(N);
+#else
+    asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
+#endif
+}
+
+// Tells the compiler the accumulators may change here (an issued wgmma writes them later).
+__device__ __forceinline__ void wgmma_touch(float (&d)[64]) {
+#ifndef MAGVIT4J_EMULATOR
+#pragma unroll
+    for (int i = 0; i < 64; i++) asm volatile("" : "+f"(d[i])::"memory");
+#endif
+}
+
+#define WGMMA_D8(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
+#define WGMMA_D64 WGMMA_D8(0), WGMMA_D8(8), WGMMA_D8(16), WGMMA_D8(24), WGMMA_D8(32), WGMMA_D8(40), WGMMA_D8(48), WGMMA_D8(56)
+
+// d += A · B for the warpgroup's 64 x 128 accumulators, k = 16 bf16 or 8 tf32 (32 bytes of k):
+// thread i of the warpgroup holds d[4j + c] = (16 (i / 32) + g + 8 (c / 2), 8 j + 2 t + c % 2),
+// g = i % 32 / 4, t = i % 4 (9.7.15.5.1.1.1). Both operands K-major (the transpose immediates 0).
+template <int P>
+__device__ __forceinline__ void wgmma_m64n128(float (&d)[64], unsigned long long da, unsigned long long db,
+                                              const unsigned char* a_tile, const unsigned char* b_tile) {
+#ifdef MAGVIT4J_EMULATOR
+    emu::wgmma_m64n128(d, da, db, a_tile, b_tile, P == PREC_BF16);
+#else
+    if constexpr (P == PREC_BF16) {
+        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                     "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+                     : WGMMA_D64
+                     : "l"(da), "l"(db), "n"(1));
+    } else {
+        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                     "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1;\n}\n"
+                     : WGMMA_D64
+                     : "l"(da), "l"(db), "n"(1));
+    }
+#endif
+}
+#endif  // GEMM_WGMMA
 // ------------------------------------------------------------------ (END PTX)
 
 // n / d for 0 <= n < 2^31 by a multiply and a shift (the sources split flat indices such as
@@ -169,11 +281,13 @@ struct RowMajorOut {
 };
 
 // One operand's share of a K-slice: each thread moves two runs of RUN consecutive k (16 bytes in
-// shared memory once converted). Thread t's runs, for s = 0, 1:
-//   K-major source:   row t/4 + 64 s, chunk t % 4  (4 threads read 64 contiguous bytes of a row)
-//   MN-major source:  row t % 128,    chunk t/128 + 2 s  (a warp reads 32 consecutive rows)
-// so global reads are coalesced along whichever direction the source is contiguous in.
-template <int P, class Src>
+// shared memory once converted). Thread t's runs, for s = 0, 1 and u = t + 256 s:
+//   K-major source:   row u % 8 + 8 (u / 32), chunk u / 8 % 4  (a warp reads 64 contiguous
+//                     bytes of each of 8 rows)
+//   MN-major source:  row t % 128, chunk t/128 + 2 s  (a warp reads 32 consecutive rows)
+// so global reads are coalesced along whichever direction the source is contiguous in, and 8
+// consecutive threads store one chunk of 8 consecutive rows (conflict-free in both layouts).
+template <int P, class Src, class Layout>
 struct OperandLoader {
     static constexpr int R = RUN<P>;
     typename Src::Row rows[2];
@@ -184,11 +298,12 @@ struct OperandLoader {
     __device__ void init(const Src& src, int row0, int t) {
 #pragma unroll
         for (int s = 0; s < 2; s++) {
-            int r = Src::K_MAJOR ? (t >> 2) + 64 * s : t & 127;
-            int chunk = Src::K_MAJOR ? t & 3 : (t >> 7) + 2 * s;
+            int u = t + THREADS * s;
+            int r = Src::K_MAJOR ? (u & 7) + 8 * (u >> 5) : t & 127;
+            int chunk = Src::K_MAJOR ? (u >> 3) & 3 : (t >> 7) + 2 * s;
             rows[s] = src.row(row0 + r);
             kofs[s] = chunk * R;
-            sofs[s] = r * PITCH + chunk * CHUNK;
+            sofs[s] = Layout::at(r, chunk);
         }
     }
     __device__ void load(const Src& src, int k0) {
@@ -218,6 +333,8 @@ struct OperandLoader {
 // rows: broadcasts) and 8 float4 of B columns (8 consecutive columns per quarter warp: conflict
 // free), then does 8 x 8 x 4 FMAs.
 struct SimtTile {
+    using Layout = PaddedRows;
+    static constexpr int PITCH = Layout::PITCH;
     float acc[8][8];
 
     __device__ void zero() {
@@ -247,6 +364,7 @@ struct SimtTile {
             }
         }
     }
+    __device__ void finish_slice() {}  // multiply() is synchronous
     template <class Out>
     __device__ void store(const Out& out, int m0, int n0) const {
         int tr = threadIdx.x >> 4, tc = threadIdx.x & 15;
@@ -274,6 +392,8 @@ struct SimtTile {
 //   C (16 x 8, float): c0, c1 = (g, 2t), (g, 2t+1);  c2, c3 = (g+8, 2t), (g+8, 2t+1).
 template <int P>
 struct TensorTile {
+    using Layout = PaddedRows;
+    static constexpr int PITCH = Layout::PITCH;
     float acc[4][4][4];  // [m-tile][n-tile][c register]
 
     __device__ void zero() {
@@ -316,6 +436,7 @@ struct TensorTile {
             }
         }
     }
+    __device__ void finish_slice() {}  // mma.sync is synchronous
     template <class Out>
     __device__ void store(const Out& out, int m0, int n0) const {
         int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -334,7 +455,55 @@ struct TensorTile {
     }
 };
 
+#ifdef GEMM_WGMMA
+// TF32 / BF16 on Hopper's warpgroup MMA. Warpgroup w (threads 128 w ..) computes rows 64 w ..
+// 64 w + 63 of the tile, all 128 columns: per K-slice two wgmma of 32 bytes of k each, issued
+// and committed by multiply(); wait() ends them before the barrier that lets the next slice's
+// stores reuse this stage.
+template <int P>
+struct WgmmaTile {
+    using Layout = CoreMatrices;
+    float acc[64];
+
+    __device__ void zero() {
+#pragma unroll
+        for (int i = 0; i < 64; i++) acc[i] = 0.f;
+    }
+    __device__ void multiply(const unsigned char* a, const unsigned char* b) {
+        int rows = (threadIdx.x >> 7) * 64 * CHUNK;  // this warpgroup's first row in each plane
+        wgmma_touch(acc);
+        wgmma_fence();
+#pragma unroll
+        for (int step = 0; step < SLICE_BYTES / 32; step++) {  // chunks 2 step, 2 step + 1
+            int k = 2 * step * Layout::LBO;
+            wgmma_m64n128<P>(acc, wgmma_desc(a, rows + k), wgmma_desc(b, k), a, b);
+        }
+        wgmma_commit();
+        wgmma_touch(acc);
+    }
+    // The stage just written is published to wgmma, and this slice's wgmma are done reading theirs.
+    __device__ void finish_slice() {
+        fence_proxy_async();
+        wgmma_wait<0>();
+        wgmma_touch(acc);
+    }
+    template <class Out>
+    __device__ void store(const Out& out, int m0, int n0) const {
+        int i = threadIdx.x & 127, lane = i & 31;
+        int m = m0 + (threadIdx.x >> 7) * 64 + (i >> 5) * 16 + (lane >> 2), n = n0 + 2 * (lane & 3);
+#pragma unroll
+        for (int j = 0; j < 16; j++) {
+            out(m, n + 8 * j, acc[4 * j]);
+            out(m, n + 8 * j + 1, acc[4 * j + 1]);
+            out(m + 8, n + 8 * j, acc[4 * j + 2]);
+            out(m + 8, n + 8 * j + 1, acc[4 * j + 3]);
+        }
+    }
+};
+template <int P> struct Tile : WgmmaTile<P> {};
+#else
 template <int P> struct Tile : TensorTile<P> {};
+#endif
 template <> struct Tile<PREC_FLOAT32> : SimtTile {};
 
 // The block's tile (m0, n0) from blockIdx.x: bands of GROUP tile rows, walked column by column,
@@ -352,35 +521,39 @@ __device__ __forceinline__ void tile_origin(int M, int N, int& m0, int& n0) {
 // sources zero k >= K only), which the split-K callers guarantee.
 template <int P, class SrcA, class SrcB, class Out>
 __device__ void gemm_tile(const SrcA& a, const SrcB& b, const Out& out, int m0, int n0, int k_begin, int k_end) {
-    __shared__ __align__(16) unsigned char smem[SMEM_BYTES];
+    using T = Tile<P>;
+    constexpr int OPERAND = T::Layout::BYTES, STAGE = 2 * OPERAND;  // a stage: A, then B
+    __shared__ __align__(128) unsigned char smem[2 * STAGE];        // double buffered
     constexpr int SK = SLICE_K<P>;
-    OperandLoader<P, SrcA> la;
-    OperandLoader<P, SrcB> lb;
+    OperandLoader<P, SrcA, typename T::Layout> la;
+    OperandLoader<P, SrcB, typename T::Layout> lb;
     la.init(a, m0, threadIdx.x);
     lb.init(b, n0, threadIdx.x);
-    Tile<P> tile;
+    T tile;
     tile.zero();
     int slices = k_end > k_begin ? (k_end - k_begin + SK - 1) / SK : 0;
     if (slices > 0) {
         la.load(a, k_begin);
         lb.load(b, k_begin);
         la.store(smem);
-        lb.store(smem + OPERAND_BYTES);
+        lb.store(smem + OPERAND);
     }
+    tile.finish_slice();
     __syncthreads();
     for (int s = 0; s < slices; s++) {
-        unsigned char* cur = smem + (s & 1) * STAGE_BYTES;
-        unsigned char* next = smem + ((s + 1) & 1) * STAGE_BYTES;
+        unsigned char* cur = smem + (s & 1) * STAGE;
+        unsigned char* next = smem + ((s + 1) & 1) * STAGE;
         bool more = s + 1 < slices;
         if (more) {  // issue the next slice's global loads before multiplying this one
             la.load(a, k_begin + (s + 1) * SK);
             lb.load(b, k_begin + (s + 1) * SK);
         }
-        tile.multiply(cur, cur + OPERAND_BYTES);
+        tile.multiply(cur, cur + OPERAND);
         if (more) {  // the other stage was last read before the previous barrier
             la.store(next);
-            lb.store(next + OPERAND_BYTES);
+            lb.store(next + OPERAND);
         }
+        tile.finish_slice();
         __syncthreads();
     }
     tile.store(out, m0, n0);

@@ -173,6 +173,16 @@ inline void mma_m16n8k16_bf16(float (&d)[4], const unsigned (&a)[4], unsigned b0
             [](const uint64_t (*all)[8], int k, int n) { return bf16_value(reg(all, 4 * n + (k % 8) / 2, 4 + k / 8), k % 2); });
 }
 
+// wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 (bf16) or .m64n128k8.f32.tf32.tf32, both
+// operands K-major in shared memory, accumulating into d: issued now, run by the wgmma_wait that
+// ends its commit group (driver.cpp; until then d reads NaN). The descriptors' start addresses
+// count from the tiles a and b.
+void wgmma_m64n128(float* d, uint64_t da, uint64_t db, const unsigned char* a, const unsigned char* b, bool bf16);
+// wgmma.commit_group.sync.aligned
+void wgmma_commit();
+// wgmma.wait_group.sync.aligned n
+void wgmma_wait(int n);
+
 }  // namespace emu
 
 // ------------------------------------------------------------------ built-in variables

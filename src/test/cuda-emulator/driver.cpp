@@ -81,26 +81,30 @@ static bool untouched(const unsigned char* p, size_t bytes) {
     return true;
 }
 
-// ------------------------------------------------------------------ the kernels' library
+// ------------------------------------------------------------------ the kernels' libraries
 
-// libmagvit4j-kernels.so beside this library: the kernels, whose static __shared__ variables
-// are its whole thread-local block (found with dlinfo after tls_anchor.cpp makes a thread allocate it).
-static void* kernels_library = nullptr;
-static size_t kernels_tls_bytes = 0;
-static void* (*kernels_tls_anchor)() = nullptr;
+// libmagvit4j-kernels.so beside this library: the kernels as built for the compute_80 PTX; and
+// libmagvit4j-kernels-sm_90a.so: the files built again for sm_90a (gemm.cuh on wgmma), where
+// build.sh made one. Each library's static __shared__ variables are its whole thread-local
+// block (found with dlinfo after tls_anchor.cpp makes a thread allocate it).
+struct Library {
+    void* handle;
+    size_t tls_bytes;
+    void* (*tls_anchor)();
+};
+static const int LIBRARIES = 2;
+static const char* const LIBRARY_FILES[LIBRARIES] = {"libmagvit4j-kernels.so", "libmagvit4j-kernels-sm_90a.so"};
+static Library libraries[LIBRARIES];
+static bool libraries_open = false;
 
-static bool open_kernels() {
-    if (kernels_library) return true;
-    Dl_info self;
-    if (!dladdr((void*) &open_kernels, &self)) return false;
-    std::string path(self.dli_fname);
-    path = path.substr(0, path.rfind('/') + 1) + "libmagvit4j-kernels.so";
-    kernels_library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!kernels_library) {
+static bool open_library(const std::string& path, Library& lib, bool required) {
+    if (!required && access(path.c_str(), F_OK) != 0) return true;
+    lib.handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!lib.handle) {
         report(std::string("cannot open the kernels: ") + dlerror());
         return false;
     }
-    kernels_tls_anchor = (void* (*)()) dlsym(kernels_library, "emu_kernels_tls_anchor");
+    lib.tls_anchor = (void* (*)()) dlsym(lib.handle, "emu_kernels_tls_anchor");
     struct Find {
         std::string path;
         size_t bytes;
@@ -114,22 +118,36 @@ static bool open_kernels() {
                 return 1;
             },
             &find);
-    kernels_tls_bytes = find.bytes;
-    return kernels_tls_anchor != nullptr;
+    lib.tls_bytes = find.bytes;
+    return lib.tls_anchor != nullptr;
 }
 
-// The calling worker's copy of the kernels' static shared memory, [block, block + bytes), found
-// once per worker.
-static thread_local unsigned char* static_shared_block = nullptr;
+static bool open_kernels() {
+    if (libraries_open) return true;
+    Dl_info self;
+    if (!dladdr((void*) &open_kernels, &self)) return false;
+    std::string dir(self.dli_fname);
+    dir = dir.substr(0, dir.rfind('/') + 1);
+    for (int i = 0; i < LIBRARIES; i++)
+        if (!open_library(dir + LIBRARY_FILES[i], libraries[i], i == 0)) return false;
+    libraries_open = true;
+    return true;
+}
 
-static unsigned char* static_shared(size_t* bytes) {
-    if (!static_shared_block) {
+// The calling worker's copy of library i's static shared memory, [block, block + bytes), found
+// once per worker (null where that library is absent).
+static thread_local unsigned char* static_shared_blocks[LIBRARIES];
+
+static unsigned char* static_shared(int i, size_t* bytes) {
+    Library& lib = libraries[i];
+    *bytes = lib.tls_bytes;
+    if (!lib.handle) return nullptr;
+    if (!static_shared_blocks[i]) {
         void* block = nullptr;
-        kernels_tls_anchor();  // allocates this thread's block on first use
-        if (dlinfo(kernels_library, RTLD_DI_TLS_DATA, &block) == 0) static_shared_block = (unsigned char*) block;
+        lib.tls_anchor();  // allocates this thread's block on first use
+        if (dlinfo(lib.handle, RTLD_DI_TLS_DATA, &block) == 0) static_shared_blocks[i] = (unsigned char*) block;
     }
-    *bytes = kernels_tls_bytes;
-    return static_shared_block;
+    return static_shared_blocks[i];
 }
 
 // ------------------------------------------------------------------ fibers
@@ -179,17 +197,32 @@ static std::map<std::string, Kernel>& registry() {
     return kernels;
 }
 
-void register_kernel(const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<int> alignments) {
-    registry()[name] = Kernel{name, invoke, fn, std::move(sizes), std::move(alignments)};
+// Keyed by "TARGET/name": the kernel's name prefixed by the PTX target its host build stands
+// for ("" for compute_80, "sm_90a" for the second library).
+void register_kernel(const char* target, const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<int> alignments) {
+    registry()[std::string(target) + "/" + name] = Kernel{name, invoke, fn, std::move(sizes), std::move(alignments)};
 }
 
 enum State : char { READY, AT_BARRIER, AT_WARP, DONE };
+
+// A wgmma issued and not yet waited for: it runs at the wgmma.wait_group that ends its group.
+struct WgmmaOp {
+    float* d;  // the issuing thread's 64 accumulators
+    uint64_t da, db;
+    const unsigned char *a, *b;  // the tiles the descriptors' start addresses count from
+    bool bf16;
+    long group;  // commit groups are numbered from 0 per thread
+};
 
 struct Fiber {
     Thread t;  // first: current_thread points here
     void* sp;
     int lane, warp;
     State state;
+    std::vector<WgmmaOp> wgmma;
+    long wgmma_groups = 0;  // groups committed so far
+    // While a wgmma is in flight its accumulators hold NaN and their values live here.
+    std::map<float*, std::vector<float>> wgmma_acc;
 };
 
 struct Warp {
@@ -269,9 +302,11 @@ int lane() {
 // Whether [p, p + bytes) lies in this block's shared memory (static or dynamic).
 bool in_shared(const void* p, size_t bytes) {
     uintptr_t a = (uintptr_t) p;
-    size_t n;
-    unsigned char* s = static_shared(&n);
-    if (s && a >= (uintptr_t) s && a + bytes <= (uintptr_t) s + n) return true;
+    for (int i = 0; i < LIBRARIES; i++) {
+        size_t n;
+        unsigned char* s = static_shared(i, &n);
+        if (s && a >= (uintptr_t) s && a + bytes <= (uintptr_t) s + n) return true;
+    }
     return a >= (uintptr_t) smem && a + bytes <= (uintptr_t) smem + sizeof smem;
 }
 
@@ -338,9 +373,90 @@ const uint64_t (*warp_share(const char* site, unsigned mask, const uint64_t* min
     return w.table[half];
 }
 
+// ------------------------------------------------------------------ wgmma (PTX ISA 9.7.15)
+
+// Element (row, k) of an operand in the canonical K-major layout without swizzling: core matrices
+// of 8 rows x 16 bytes, 8-row groups SBO apart, 16-byte columns of k LBO apart (9.7.15.5.1.2).
+static float wgmma_element(const unsigned char* tile, uint64_t desc, int row, int k, bool bf16) {
+    if ((desc >> 62) != 0 || ((desc >> 49) & 7) != 0) fail("wgmma: the emulator runs only unswizzled operands (swizzle mode and base offset 0)");
+    unsigned start = (unsigned) (desc & 0x3FFF) << 4, lbo = (unsigned) ((desc >> 16) & 0x3FFF) << 4, sbo = (unsigned) ((desc >> 32) & 0x3FFF) << 4;
+    int size = bf16 ? 2 : 4, per = 16 / size;
+    const unsigned char* p = tile + start + (row / 8) * sbo + (row % 8) * 16 + (k / per) * lbo + (k % per) * size;
+    if (!in_shared(p, size)) fail("wgmma: an operand element lies outside shared memory");
+    if (bf16) {
+        uint16_t h;
+        memcpy(&h, p, 2);
+        return bits_float((unsigned) h << 16);
+    }
+    unsigned u;
+    memcpy(&u, p, 4);
+    return bits_float(u & ~0x1fffu);  // tf32: the low 13 bits are ignored
+}
+
+// d += A · B, m64n128 with k = 16 bf16 or 8 tf32, for the accumulators of thread i of its
+// warpgroup: d[4j + c] = (16 (i / 32) + g + 8 (c / 2), 8 j + 2 t + c % 2), g = i % 32 / 4,
+// t = i % 4 (9.7.15.5.1.1). Products are exact in float; the sum is taken in k order.
+static void wgmma_run(Fiber* f, const WgmmaOp& op, float* d) {
+    int i = (int) (f - block->fibers.data()) % 128, lane = i % 32, g = lane / 4, t = lane % 4, K = op.bf16 ? 16 : 8;
+    float a[2][16], b[32][16];
+    for (int h = 0; h < 2; h++)
+        for (int k = 0; k < K; k++) a[h][k] = wgmma_element(op.a, op.da, 16 * (i / 32) + g + 8 * h, k, op.bf16);
+    for (int n = 0; n < 32; n++)
+        for (int k = 0; k < K; k++) b[n][k] = wgmma_element(op.b, op.db, 8 * (n / 2) + 2 * t + n % 2, k, op.bf16);
+    for (int j = 0; j < 16; j++) {
+        for (int c = 0; c < 4; c++) {
+            float acc = d[4 * j + c];
+            for (int k = 0; k < K; k++) acc += a[c / 2][k] * b[2 * j + c % 2][k];
+            d[4 * j + c] = acc;
+        }
+    }
+}
+
+void wgmma_m64n128(float* d, uint64_t da, uint64_t db, const unsigned char* a, const unsigned char* b, bool bf16) {
+    Block& blk = *block;
+    if (blk.fibers.size() % 128 != 0) fail("wgmma in a block that is not a whole number of warpgroups (128 threads)");
+    uint64_t mine[2] = {da, db};
+    const uint64_t (*all)[8] = warp_share("wgmma.mma_async", 0xffffffffu, mine, 2);
+    for (int l = 0; l < 32; l++)
+        if (all[l][0] != da || all[l][1] != db) fail("wgmma: lanes of one warp give different matrix descriptors");
+    Fiber* f = self();
+    if (!f->wgmma_acc.count(d)) {  // the accumulators go in flight: their registers read NaN until the wait
+        f->wgmma_acc[d].assign(d, d + 64);
+        for (int r = 0; r < 64; r++) d[r] = bits_float(0xffffffffu);
+    }
+    f->wgmma.push_back(WgmmaOp{d, da, db, a, b, bf16, f->wgmma_groups});
+}
+
+void wgmma_commit() {
+    self()->wgmma_groups++;
+}
+
+// Runs, in issue order, the wgmma of every committed group but the newest n; accumulators with
+// nothing left in flight get their values back.
+void wgmma_wait(int n) {
+    Fiber* f = self();
+    size_t done = 0;
+    while (done < f->wgmma.size() && f->wgmma[done].group < f->wgmma_groups - n) {
+        const WgmmaOp& op = f->wgmma[done++];
+        wgmma_run(f, op, f->wgmma_acc[op.d].data());
+    }
+    f->wgmma.erase(f->wgmma.begin(), f->wgmma.begin() + done);
+    for (auto it = f->wgmma_acc.begin(); it != f->wgmma_acc.end();) {
+        bool busy = false;
+        for (const WgmmaOp& op : f->wgmma) busy |= op.d == it->first;
+        if (busy) {
+            ++it;
+        } else {
+            std::copy(it->second.begin(), it->second.end(), it->first);
+            it = f->wgmma_acc.erase(it);
+        }
+    }
+}
+
 static void finish(Fiber* f) {
     Block& b = *block;
     Warp& w = b.warps[f->warp];
+    if (!f->wgmma.empty()) fail("a thread exited with wgmma not waited for (wgmma.wait_group)");
     f->state = DONE;
     b.live--;
     w.live--;
@@ -503,9 +619,11 @@ class Pool {
             // Shared memory starts each launch as NaN: the kernels' static __shared__ (their
             // library's thread-local block) and, for a launch with dynamic shared memory (only
             // such a launch's kernel declares it), all of the dynamic buffer.
-            size_t static_bytes = 0;
-            unsigned char* static_block = static_shared(&static_bytes);
-            if (static_block) memset(static_block, POISON, static_bytes);
+            for (int i = 0; i < LIBRARIES; i++) {
+                size_t static_bytes = 0;
+                unsigned char* static_block = static_shared(i, &static_bytes);
+                if (static_block) memset(static_block, POISON, static_bytes);
+            }
             if (l->shared_bytes > 0) memset(smem, POISON, sizeof smem);
             for (long i; !l->failed && (i = l->next++) < l->blocks;) {
                 emu::block_idx = {(unsigned) (i % l->grid.x), (unsigned) (i / l->grid.x % l->grid.y), (unsigned) (i / ((long) l->grid.x * l->grid.y))};
@@ -621,6 +739,7 @@ struct Function {
 };
 
 struct Module {
+    std::string target;  // "sm_90a" for architecture-specific PTX, else "" (see register_kernel)
     std::map<std::string, Function> functions;
 };
 
@@ -643,6 +762,8 @@ static int param_bytes(const std::string& decl) {
 
 static CUresult parse_ptx(const char* text, Module& m) {
     std::string ptx(text);
+    size_t target = ptx.find("\n.target ");
+    if (target != std::string::npos && ptx.compare(target + 9, 7, "sm_90a\n") == 0) m.target = "sm_90a";
     size_t pos = 0;
     while ((pos = ptx.find(".entry ", pos)) != std::string::npos) {
         pos += 7;
@@ -904,7 +1025,7 @@ CUresult cuModuleLoadData(CUmodule* module, const void* image) {
         return rc;
     }
     for (auto& [name, f] : m->functions) {
-        auto it = emu::registry().find(name);
+        auto it = emu::registry().find(m->target + "/" + name);
         if (it == emu::registry().end()) continue;  // reported if it is ever asked for
         f.kernel = &it->second;
         if (f.kernel->sizes != f.param_bytes) {

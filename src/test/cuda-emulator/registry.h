@@ -1,6 +1,10 @@
 // How a kernel compiled for the host is found by name and called with cuLaunchKernel's
 // parameter array. build.sh appends EMU_KERNEL(name) for every .entry of the kernel file's PTX.
+// EMU_TARGET: the PTX target the host build stands for ("" or "sm_90a"), set by build.sh.
 #pragma once
+#ifndef EMU_TARGET
+#define EMU_TARGET ""
+#endif
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -11,7 +15,7 @@ typedef void (*Invoker)(void* fn, void** params);
 
 // sizes: each parameter's bytes; alignments: for a pointer parameter the alignment its pointee
 // needs (1 for void*), 0 for the others.
-void register_kernel(const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<int> alignments);
+void register_kernel(const char* target, const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<int> alignments);
 
 template <class T>
 constexpr int pointee_alignment() {
@@ -34,7 +38,7 @@ struct Registration {
     template <class... A>
     Registration(const char* name, void (*f)(A...)) {
         register_kernel(
-                name, [](void* fn, void** params) { invoke((void (*)(A...)) fn, params, std::index_sequence_for<A...>{}); }, (void*) f,
+                EMU_TARGET, name, [](void* fn, void** params) { invoke((void (*)(A...)) fn, params, std::index_sequence_for<A...>{}); }, (void*) f,
                 {(int) sizeof(A)...}, {pointee_alignment<A>()...});
     }
 };

@@ -2,6 +2,7 @@ package dev.magvit4j.bench;
 
 import dev.magvit4j.backend.cpu.Parallel;
 import dev.magvit4j.backend.cuda.CudaMatmul;
+import dev.magvit4j.backend.cuda.KernelProfile;
 import dev.magvit4j.io.Json;
 import dev.magvit4j.tensor.Device;
 
@@ -28,10 +29,12 @@ public final class Bench {
 
     /**
      * One measured workload: time per run, throughput, the machine's ceiling for that kind of
-     * work, for memory-bound work on the CPU also the allocating-copy floor (NaN otherwise), and
-     * the bytes of Java heap one run allocates (-1 on a GPU, where that says nothing).
+     * work, for memory-bound work on the CPU also the allocating-copy floor (NaN otherwise), the
+     * bytes of Java heap one run allocates (-1 on a GPU, where that says nothing), and on a GPU
+     * the time of each kernel in one profiled run, longest first (empty on the CPU).
      */
-    public record Result(Workload workload, double seconds, double throughput, double ceiling, double allocatingCopy, long allocated) {
+    public record Result(Workload workload, double seconds, double throughput, double ceiling, double allocatingCopy, long allocated,
+                         List<KernelProfile.Entry> kernels) {
         /** Throughput as a fraction of the machine's ceiling for this kind of work. */
         public double ratio() {
             return throughput / ceiling;
@@ -83,7 +86,7 @@ public final class Bench {
         for (int i = 0; i < repeat; i++) medians[i] = Timing.median(r, clock, minSeconds, 5);
         java.util.Arrays.sort(medians);
         double s = typical ? medians[repeat / 2] : medians[0];
-        if (!device.isCpu()) return new Result(w, s, w.throughput(s), ceiling(w), Double.NaN, -1);
+        if (!device.isCpu()) return new Result(w, s, w.throughput(s), ceiling(w), Double.NaN, -1, Gpu.profile(device, r));
         // The least of three runs: a run whose code is still being compiled allocates boxed vectors.
         long allocated = Long.MAX_VALUE;
         for (int i = 0; i < 3; i++) {
@@ -92,7 +95,7 @@ public final class Bench {
             allocated = Math.min(allocated, Machine.allocatedBytes() - before);
         }
         double floor = w.bound() == Workload.Bound.MEMORY ? allocatingCopy.computeIfAbsent(w.work(), Machine::allocatingCopyGBps) : Double.NaN;
-        return new Result(w, s, w.throughput(s), ceiling(w), floor, allocated);
+        return new Result(w, s, w.throughput(s), ceiling(w), floor, allocated, List.of());
     }
 
     /**
@@ -128,12 +131,27 @@ public final class Bench {
             }
         }
         if (!Double.isNaN(deviceCopy)) out.printf(Locale.ROOT, "device copy bandwidth: %.1f GB/s (256 MiB device to device, read + write)%n", deviceCopy);
+        if (!device.isCpu()) {
+            out.println("where the GPU time goes (one run with an event pair around each launch; share of the kernels' summed time):");
+            for (Result r : results) out.printf(Locale.ROOT, "  %-20s %s%n", r.workload().name(), topKernels(r, 5));
+        }
         return results;
     }
 
     /** The names of the workloads that failed in {@link #table}. */
     public List<String> failed() {
         return failed;
+    }
+
+    /** "n launches, x ms: a 61% (4x), b 20% (1x), ..." for the n longest kernels of a profiled run. */
+    private static String topKernels(Result r, int n) {
+        double total = r.kernels().stream().mapToDouble(KernelProfile.Entry::ms).sum();
+        int launches = r.kernels().stream().mapToInt(KernelProfile.Entry::launches).sum();
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%d launch%s, %.3f ms:", launches, launches == 1 ? "" : "es", total));
+        for (KernelProfile.Entry e : r.kernels().subList(0, Math.min(n, r.kernels().size()))) {
+            sb.append(String.format(Locale.ROOT, " %s %.0f%% (%dx)", e.kernel().substring(e.kernel().indexOf('/') + 1), 100 * e.ms() / total, e.launches()));
+        }
+        return sb.toString();
     }
 
     private String precision() {
@@ -178,7 +196,17 @@ public final class Bench {
         return String.format(Locale.ROOT, "{\"workload\": \"%s\", \"ms\": %.4f, \"%s\": %.3f, \"ratio\": %s, \"ceiling\": %s, \"allocated_mib\": %s, \"threads\": %d, \"device\": \"%s\"%s}",
                 w.name(), r.seconds() * 1e3, w.bound() == Workload.Bound.MEMORY ? "gbps" : "gflops", r.throughput(), jsonNumber(r.ratio(), "%.4f"),
                 jsonNumber(r.ceiling(), "%.2f"), r.allocated() < 0 ? "null" : jsonNumber(r.allocated() / 1048576.0, "%.2f"), Parallel.threads(), device,
-                device.isCpu() ? "" : ", \"precision\": \"" + precision() + "\"");
+                device.isCpu() ? "" : ", \"precision\": \"" + precision() + "\", \"kernels\": " + kernelsJson(r));
+    }
+
+    /** The profiled kernels as a JSON array: [{"kernel": "module/name", "launches": n, "ms": t}, ...]. */
+    private static String kernelsJson(Result r) {
+        StringBuilder sb = new StringBuilder("[");
+        for (KernelProfile.Entry e : r.kernels()) {
+            if (sb.length() > 1) sb.append(", ");
+            sb.append(String.format(Locale.ROOT, "{\"kernel\": \"%s\", \"launches\": %d, \"ms\": %.4f}", e.kernel(), e.launches(), e.ms()));
+        }
+        return sb.append(']').toString();
     }
 
     private static String jsonNumber(double v, String format) {

@@ -4,9 +4,12 @@ import dev.magvit4j.backend.Backend;
 import dev.magvit4j.backend.Backends;
 import dev.magvit4j.backend.cuda.CudaBackend;
 import dev.magvit4j.backend.cuda.CudaDevice;
+import dev.magvit4j.backend.cuda.KernelProfile;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Tensor;
+
+import java.util.List;
 
 /**
  * What the benchmarks need from a CUDA device: its clock and its measured copy bandwidth. Only
@@ -49,7 +52,12 @@ final class Gpu {
         return 8.0 * n / Machine.fastest(() -> be.copy(src, dst), clock(device)) / 1e9;
     }
 
-    /** "cuda:0 (NVIDIA H100 ..., 81000 MiB, sm_90)". */
+    /** The GPU time of each kernel of one run of r, longest first. */
+    static List<KernelProfile.Entry> profile(Device device, Runnable r) {
+        return cudaDevice(device).profile(r);
+    }
+
+    /** "cuda:0 (NVIDIA H100 ..., 81000 MiB, sm_90, tensor-core GEMM on wgmma)". */
     static String describe(Device device) {
         return cudaDevice(device).toString();
     }

@@ -3,6 +3,7 @@ package dev.magvit4j.bench;
 import dev.magvit4j.autograd.Autograd;
 import dev.magvit4j.backend.Backend;
 import dev.magvit4j.backend.Backends;
+import dev.magvit4j.backend.cuda.CudaDevice;
 import dev.magvit4j.backend.cuda.CudaMatmul;
 import dev.magvit4j.bench.Workload.Bound;
 import dev.magvit4j.ops.Attention;
@@ -304,30 +305,40 @@ public final class Workloads {
 
     // ------------------------------------------------------------------ GPU matmul precisions
 
-    /** sgemm_4096 in each of the GPU's matmul precisions (CUDA only). */
+    /**
+     * sgemm_4096 in each of the GPU's matmul precisions (CUDA only), and the tensor-core ones
+     * again on the compute_80 build (mma.sync), which on Hopper sets wgmma beside it.
+     */
     public static List<Workload> precision() {
         List<Workload> out = new ArrayList<>();
-        for (CudaMatmul.Precision p : CudaMatmul.Precision.values()) out.add(sgemm(4096, p));
+        for (CudaMatmul.Precision p : CudaMatmul.Precision.values()) out.add(sgemm(4096, p, true));
+        out.add(sgemm(4096, CudaMatmul.Precision.TF32, false));
+        out.add(sgemm(4096, CudaMatmul.Precision.BF16, false));
         return out;
     }
 
     /**
-     * sgemm_{n}_{float32|tf32|bf16}: {@link #sgemm(int)} with the GPU's matmuls set to one
-     * precision for the run (and set back after it, so the workloads that follow keep theirs).
+     * sgemm_{n}_{float32|tf32|bf16}[_mmasync]: {@link #sgemm(int)} with the GPU's matmuls set to
+     * one precision for the run (and set back after it, so the workloads that follow keep theirs);
+     * _mmasync: with the Hopper build of the GEMM kernels turned off
+     * ({@link CudaDevice#useHopperKernels}).
      */
-    public static Workload sgemm(int n, CudaMatmul.Precision p) {
-        String mode = p.name().toLowerCase(Locale.ROOT), name = "sgemm_" + n + "_" + mode;
+    public static Workload sgemm(int n, CudaMatmul.Precision p, boolean hopperKernels) {
+        String mode = p.name().toLowerCase(Locale.ROOT), name = "sgemm_" + n + "_" + mode + (hopperKernels ? "" : "_mmasync");
         Workload plain = sgemm(n);
-        return new Workload(name, plain.description() + " in " + mode + " (GPU)", Bound.COMPUTE, plain.work(), d -> {
+        String what = plain.description() + " in " + mode + (hopperKernels ? "" : " on mma.sync") + " (GPU)";
+        return new Workload(name, what, Bound.COMPUTE, plain.work(), d -> {
             if (d.isCpu()) throw new IllegalArgumentException(name + " times a GPU matmul precision: run it with --device cuda");
             Runnable product = plain.setupOn().apply(d);
             return () -> {
                 CudaMatmul.Precision before = CudaMatmul.precision();
                 CudaMatmul.setPrecision(p);
+                CudaDevice.useHopperKernels(hopperKernels);
                 try {
                     product.run();
                 } finally {
                     CudaMatmul.setPrecision(before);
+                    CudaDevice.useHopperKernels(true);
                 }
             };
         });

@@ -3,6 +3,7 @@ package dev.magvit4j.backend;
 import dev.magvit4j.backend.Backend.BinaryOp;
 import dev.magvit4j.backend.Backend.ReduceOp;
 import dev.magvit4j.backend.Backend.UnaryOp;
+import dev.magvit4j.backend.cuda.CudaDevice;
 import dev.magvit4j.backend.cuda.CudaMatmul;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Device;
@@ -11,9 +12,11 @@ import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.testing.Devices;
 import dev.magvit4j.testing.GradCheck;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -289,15 +292,17 @@ class BackendConformanceTest {
      * the inputs rounded as the hardware rounds them (cvt.rna.tf32: ties away from zero; bf16:
      * to nearest even), up to the order of the float32 sums. So the CPU runs on rounded inputs
      * and the comparison is as tight as for FLOAT32: a wrong fragment layout or conversion shows
-     * as a large error, not as "bf16 noise".
+     * as a large error, not as "bf16 noise". Both builds of the GEMM tiles run: on Hopper (and
+     * the emulator, an sm_90) the wgmma one, then the mma.sync one every GPU can run.
      */
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.magvit4j.testing.Devices#gpus")
-    void tensorCoreMatmulsAndConvolutions(Device device) {
+    @ParameterizedTest(name = "{0}, Hopper kernels {1}")
+    @MethodSource("gpusWithAndWithoutHopperKernels")
+    void tensorCoreMatmulsAndConvolutions(Device device, boolean hopperKernels) {
         use(device);
         for (CudaMatmul.Precision precision : new CudaMatmul.Precision[] {CudaMatmul.Precision.TF32, CudaMatmul.Precision.BF16}) {
             Function<Tensor, Tensor> round = t -> roundedAsTensorCores(t, precision);
             CudaMatmul.setPrecision(precision);
+            CudaDevice.useHopperKernels(hopperKernels);
             try {
                 for (int[] s : new int[][] {{17, 33, 9}, {128, 64, 256}, {1, 1024, 512}, {200, 129, 67}}) {
                     Tensor a = randn(s[0], s[1]), b = randn(s[1], s[2]), bias = randn(s[2]);
@@ -321,8 +326,13 @@ class BackendConformanceTest {
                 }
             } finally {
                 CudaMatmul.setPrecision(CudaMatmul.Precision.FLOAT32);
+                CudaDevice.useHopperKernels(true);
             }
         }
+    }
+
+    static Stream<Arguments> gpusWithAndWithoutHopperKernels() {
+        return Devices.gpus().flatMap(d -> Stream.of(Arguments.of(d, true), Arguments.of(d, false)));
     }
 
     /** t's values as the tensor cores read them in the given precision (finite inputs). */

@@ -5,6 +5,7 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
@@ -17,6 +18,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static dev.magvit4j.backend.cuda.Cuda.check;
@@ -39,6 +41,8 @@ public final class CudaDevice {
     private static final long STAGING_BYTES = 16 << 20;
 
     private static final ThreadLocal<CudaDevice> CURRENT = new ThreadLocal<>();
+    /** See {@link #useHopperKernels}. */
+    private static volatile boolean hopperKernels = !"false".equalsIgnoreCase(System.getProperty("magvit4j.cuda.wgmma", "true"));
 
     public final int index;
     public final String name;
@@ -51,7 +55,9 @@ public final class CudaDevice {
     final CudaAllocator allocator;
     private final Map<String, Module> modules = new HashMap<>();
     private final Map<String, Kernel> kernels = new HashMap<>();
+    private final Map<String, String> ptxNames = new HashMap<>();
     private String lastKernel = "(none)";
+    private KernelProfile recording;  // while profile() runs
     private Pointer staging;
     private ByteBuffer stagingBuffer;
 
@@ -102,7 +108,8 @@ public final class CudaDevice {
 
     @Override
     public String toString() {
-        return "cuda:" + index + " (" + name + ", " + totalMemory / (1 << 20) + " MiB, sm_" + computeCapability + ")";
+        return "cuda:" + index + " (" + name + ", " + totalMemory / (1 << 20) + " MiB, sm_" + computeCapability + ", tensor-core GEMM on "
+                + (runsHopperKernels() ? "wgmma" : "mma.sync") + ")";
     }
 
     // ------------------------------------------------------------------ kernels
@@ -113,8 +120,31 @@ public final class CudaDevice {
     /** A kernel and the parameter list its launches are checked against. */
     private record Kernel(CUfunction function, KernelSignature signature) {}
 
-    /** A kernel from the PTX module kernels/MODULE.ptx packaged in the jar, loaded once. */
+    /**
+     * Whether modules with a Hopper build ({@code kernels/NAME.sm_90a.ptx}: the GEMM tiles of
+     * matmul and convolution on wgmma) use it on compute capability 9.0 GPUs; otherwise every GPU
+     * runs the compute_80 PTX (mma.sync). On by default; {@code -Dmagvit4j.cuda.wgmma=false} turns
+     * it off. Switching applies to kernels looked up afterwards (the tests and the benchmarks
+     * run both builds in one process).
+     */
+    public static void useHopperKernels(boolean on) {
+        hopperKernels = on;
+    }
+
+    /** The PTX module that serves MODULE on this GPU: MODULE.sm_90a where it exists and applies, else MODULE. */
+    private String ptxName(String module) {
+        if (!hopperKernels || computeCapability != 90) return module;
+        return ptxNames.computeIfAbsent(module, m -> CudaDevice.class.getResource("/kernels/" + m + ".sm_90a.ptx") != null ? m + ".sm_90a" : m);
+    }
+
+    /** Whether this GPU runs matmuls and convolutions on the Hopper build (wgmma) now. */
+    public synchronized boolean runsHopperKernels() {
+        return !ptxName("matmul").equals("matmul");
+    }
+
+    /** A kernel from the PTX module kernels/MODULE.ptx (or its Hopper build) packaged in the jar, loaded once. */
     private synchronized Kernel kernel(String module, String kernel) {
+        module = ptxName(module);
         String key = module + "/" + kernel;
         Kernel k = kernels.get(key);
         if (k != null) return k;
@@ -156,7 +186,9 @@ public final class CudaDevice {
         Pointer[] params = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) params[i] = param(args[i], kernel, i);
         lastKernel = module + "/" + kernel;
+        CUevent start = recording != null ? recording.begin(stream) : null;
         int rc = cuLaunchKernel(k.function(), gx, gy, gz, block, 1, 1, sharedBytes, stream, Pointer.to(params), null);
+        if (start != null && rc == CUresult.CUDA_SUCCESS) recording.end(lastKernel, start, stream);
         if (rc != CUresult.CUDA_SUCCESS) {
             throw new CudaError("CUDA error " + CUresult.stringFor(rc) + " launching " + lastKernel + " with grid (" + gx + ", " + gy + ", " + gz + "), block " + block
                     + ", " + sharedBytes + " B shared, arguments " + describe(args));
@@ -166,6 +198,23 @@ public final class CudaDevice {
             if (rc != CUresult.CUDA_SUCCESS) {
                 throw new CudaError("CUDA error " + CUresult.stringFor(rc) + " in kernel " + lastKernel + " (grid (" + gx + ", " + gy + ", " + gz + "), block " + block + ", arguments " + describe(args) + ")");
             }
+        }
+    }
+
+    /**
+     * Runs work (on the calling thread) and returns the GPU time of each kernel it launched,
+     * longest first; see {@link KernelProfile}. Not reentrant.
+     */
+    public List<KernelProfile.Entry> profile(Runnable work) {
+        if (recording != null) throw new IllegalStateException("cuda:" + index + " is already being profiled");
+        synchronize();
+        recording = new KernelProfile();
+        try {
+            work.run();
+            synchronize();
+            return recording.entries();
+        } finally {
+            recording = null;
         }
     }
 

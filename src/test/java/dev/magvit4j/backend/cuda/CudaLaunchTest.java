@@ -89,6 +89,25 @@ class CudaLaunchTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.magvit4j.testing.Devices#gpus")
+    void aProfileTimesEachKernel(Device device) {
+        Devices.use(device);
+        CudaBackend be = (CudaBackend) Backends.of(device);
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 4).to(device), y = be.empty(DType.FLOAT32, 4);
+        List<KernelProfile.Entry> p = be.device.profile(() -> {
+            for (int i = 0; i < 3; i++) be.device.launch("copy", "copy_f32", 1, 1, 1, 32, 0, CudaTensors.ptr(y), CudaTensors.ptr(x), 4);
+            be.fill(y, 0);
+        });
+        KernelProfile.Entry copy = p.stream().filter(e -> e.kernel().equals("copy/copy_f32")).findFirst().orElseThrow();
+        assertEquals(3, copy.launches());
+        assertTrue(copy.ms() > 0, "a launch takes some time: " + copy);
+        assertEquals(4, p.stream().mapToInt(KernelProfile.Entry::launches).sum(), p.toString());  // the fill too, and nothing else
+        assertTrue(be.device.profile(() -> {}).isEmpty());
+        assertThrows(IllegalStateException.class, () -> be.device.profile(() -> be.device.profile(() -> {})));
+        assertTrue(be.device.profile(() -> {}).isEmpty(), "a failed profile leaves none running");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#gpus")
     void theEmulatorCatchesWritesPastTheEnd(Device device) {
         Devices.use(device);
         CudaBackend be = (CudaBackend) Backends.of(device);
