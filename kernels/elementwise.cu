@@ -173,13 +173,23 @@ extern "C" __global__ void affine(float* out, const float* xbase, Layout xl, flo
 }
 
 // In place on contiguous y: y[i] = a·x[i] + b·y[i].
-extern "C" __global__ void axpby(float* y, const float* xbase, Layout xl, float a, float b, int n) {
-    View x(xbase, xl);
-    for_each_packed<4, 1>(n, x.packs(4), [&](int i, auto w) {
+__device__ __forceinline__ void axpby_update(float* y, const View& x, float a, float b, int n, int block, int blocks) {
+    for_each_packed<4, 1>(n, x.packs(4), block, blocks, [&](int i, auto w) {
         constexpr int W = decltype(w)::value;
         Pack<W> u = x.load<W>(i), v = load_pack<W>(y + i);
 #pragma unroll
         for (int k = 0; k < W; k++) v.v[k] = a * u.v[k] + b * v.v[k];
         store_pack<W>(y + i, v);
     });
+}
+
+extern "C" __global__ void axpby(float* y, const float* xbase, Layout xl, float a, float b, int n) {
+    axpby_update(y, View(xbase, xl), a, b, n, blockIdx.x, gridDim.x);
+}
+
+// axpby for each tensor of the list, both contiguous: ptr[0] y, ptr[1] x.
+extern "C" __global__ void axpbys(const __grid_constant__ TensorList t, float a, float b) {
+    int i = list_tensor(t);
+    axpby_update((float*) t.ptr[0][i], View((const float*) t.ptr[1][i], contiguous(t.n[i])), a, b, t.n[i], blockIdx.x - t.start[i],
+                 t.start[i + 1] - t.start[i]);
 }

@@ -79,13 +79,55 @@ struct View {
 
 // Grid-stride loop over n elements in runs: body(i, Width<V>()) takes elements i..i+V-1 (i a
 // multiple of V) while vec, then body(i, Width<S>()) takes the rest S at a time (n a multiple of
-// S). Callers launch about n / V threads.
+// S). Run by `blocks` blocks of which this is `block` (the whole grid, or a TensorList launch's
+// share of it). Callers launch about n / V threads.
 template <int V, int S, class Body>
-__device__ __forceinline__ void for_each_packed(int n, bool vec, Body body) {
-    int done = 0;
+__device__ __forceinline__ void for_each_packed(int n, bool vec, int block, int blocks, Body body) {
+    int first = block * blockDim.x + threadIdx.x, stride = blocks * blockDim.x, done = 0;
     if (vec) {
-        FOR_EACH(q, n / V) body(q * V, Width<V>());
+        for (int q = first; q < n / V; q += stride) body(q * V, Width<V>());
         done = n / V * V;
     }
-    FOR_EACH(q, (n - done) / S) body(done + q * S, Width<S>());
+    for (int q = first; q < (n - done) / S; q += stride) body(done + q * S, Width<S>());
+}
+
+template <int V, int S, class Body>
+__device__ __forceinline__ void for_each_packed(int n, bool vec, Body body) {
+    for_each_packed<V, S>(n, vec, blockIdx.x, gridDim.x, body);
+}
+
+// Several float tensors in one launch, passed by value (a kernel's parameters may take 4 KiB; as
+// __grid_constant__, indexed in place): tensor i has n[i] elements at up to four contiguous
+// addresses ptr[0..3][i], and blocks [start[i], start[i+1]) of the grid (CudaTensors.lists).
+constexpr int LIST_TENSORS = 64;
+struct TensorList {
+    unsigned long long ptr[4][LIST_TENSORS];
+    int n[LIST_TENSORS];
+    int start[LIST_TENSORS + 1];
+};
+
+#ifdef MAGVIT4J_EMULATOR
+// The emulator checks, at each launch, that every address of the list lies in a live allocation
+// with its n[i] floats (src/test/cuda-emulator/registry.h).
+inline void emu_ranges(const TensorList& t, std::vector<emu::Range>& out) {
+    for (int i = 0; i < LIST_TENSORS; i++)
+        for (int k = 0; k < 4; k++)
+            if (t.ptr[k][i]) out.push_back({(uintptr_t) t.ptr[k][i], (size_t) t.n[i] * 4, 4});
+}
+#endif
+
+// The tensor this block works on.
+__device__ __forceinline__ int list_tensor(const TensorList& t) {
+    int i = 0;
+    while (blockIdx.x >= (unsigned) t.start[i + 1]) i++;
+    return i;
+}
+
+// The contiguous Layout of n elements.
+__device__ __forceinline__ Layout contiguous(int n) {
+    Layout l{};
+    l.rank = 1;
+    l.shape[0] = n;
+    l.stride[0] = 1;
+    return l;
 }

@@ -25,6 +25,7 @@
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
 #define __restrict__ __restrict
+#define __grid_constant__
 // thread_local at block scope implies static: one instance per OS thread, shared by the fibers
 // of the block it runs. `extern __shared__ float smem[];` names driver.cpp's dynamic buffer.
 #define __shared__ thread_local
@@ -37,7 +38,19 @@ inline float2 make_float2(float x, float y) { return {x, y}; }
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return {x, y, z, w}; }
 
+#include <vector>
+
 namespace emu {
+
+// A device range a kernel argument reaches. A struct argument that carries device addresses
+// (such as kernels/packed.cuh's TensorList) declares, for the launch checks,
+//   void emu_ranges(const T&, std::vector<emu::Range>&)
+// listing them; pointer arguments are checked without one.
+struct Range {
+    uintptr_t p;
+    size_t bytes;
+    int align;
+};
 
 // One emulated thread, as driver.cpp's scheduler keeps it; the kernels see only `tid`.
 struct Thread {

@@ -190,6 +190,7 @@ struct Kernel {
     void* fn;
     std::vector<int> sizes;
     std::vector<int> alignments;
+    std::vector<Ranges> ranges;
 };
 
 static std::map<std::string, Kernel>& registry() {
@@ -199,8 +200,9 @@ static std::map<std::string, Kernel>& registry() {
 
 // Keyed by "TARGET/name": the kernel's name prefixed by the PTX target its host build stands
 // for ("" for compute_80, "sm_90a" for the second library).
-void register_kernel(const char* target, const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<int> alignments) {
-    registry()[std::string(target) + "/" + name] = Kernel{name, invoke, fn, std::move(sizes), std::move(alignments)};
+void register_kernel(const char* target, const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<int> alignments,
+                     std::vector<Ranges> ranges) {
+    registry()[std::string(target) + "/" + name] = Kernel{name, invoke, fn, std::move(sizes), std::move(alignments), std::move(ranges)};
 }
 
 enum State : char { READY, AT_BARRIER, AT_WARP, DONE };
@@ -951,6 +953,18 @@ CUresult cuMemFreeHost(void* p) {
     return release((uintptr_t) p, true);
 }
 
+// Only CU_POINTER_ATTRIBUTE_DEVICE_POINTER: the address itself, for an address inside a live allocation.
+CUresult cuPointerGetAttribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr) {
+    if (attribute != CU_POINTER_ATTRIBUTE_DEVICE_POINTER) {
+        report("cuPointerGetAttribute: only CU_POINTER_ATTRIBUTE_DEVICE_POINTER is emulated, asked for " + std::to_string((int) attribute));
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    uintptr_t base;
+    if (!holding(ptr, 0, &base)) return CUDA_ERROR_INVALID_VALUE;
+    *(CUdeviceptr*) data = ptr;
+    return CUDA_SUCCESS;
+}
+
 CUresult cuMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
     std::lock_guard<std::mutex> g(memory_lock);
     *free_bytes = total_memory() - allocated;
@@ -1106,6 +1120,24 @@ CUresult cuLaunchKernel(CUfunction function, unsigned int gx, unsigned int gy, u
             return refuse(msg, CUDA_ERROR_MISALIGNED_ADDRESS);
         }
         if (p != 0) reached.push_back(base);
+    }
+    for (size_t i = 0; i < k->sizes.size(); i++) {  // addresses inside struct arguments
+        if (!k->ranges[i]) continue;
+        std::vector<emu::Range> ranges;
+        k->ranges[i](params[i], ranges);
+        for (const emu::Range& r : ranges) {
+            uintptr_t base = 0;
+            char msg[200];
+            if (!holding(r.p, r.bytes, &base)) {
+                snprintf(msg, sizeof msg, "argument %zu carries the range [0x%lx, +%zu), which is not inside one live allocation", i, (unsigned long) r.p, r.bytes);
+                return refuse(msg, CUDA_ERROR_ILLEGAL_ADDRESS);
+            }
+            if (r.p % r.align != 0) {
+                snprintf(msg, sizeof msg, "argument %zu carries the address 0x%lx, not aligned to %d bytes", i, (unsigned long) r.p, r.align);
+                return refuse(msg, CUDA_ERROR_MISALIGNED_ADDRESS);
+            }
+            reached.push_back(base);
+        }
     }
     std::lock_guard<std::mutex> g(launch_lock);
     Launch l;

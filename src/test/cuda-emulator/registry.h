@@ -12,10 +12,22 @@
 namespace emu {
 
 typedef void (*Invoker)(void* fn, void** params);
+// The device ranges a struct argument carries (see emu::Range), or null for other arguments.
+typedef void (*Ranges)(const void* arg, std::vector<Range>& out);
 
 // sizes: each parameter's bytes; alignments: for a pointer parameter the alignment its pointee
-// needs (1 for void*), 0 for the others.
-void register_kernel(const char* target, const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<int> alignments);
+// needs (1 for void*), 0 for the others; ranges: per parameter, as above.
+void register_kernel(const char* target, const char* name, Invoker invoke, void* fn, std::vector<int> sizes, std::vector<int> alignments,
+                     std::vector<Ranges> ranges);
+
+template <class T>
+auto ranges_of(int) -> decltype(emu_ranges(std::declval<const T&>(), std::declval<std::vector<Range>&>()), Ranges()) {
+    return [](const void* arg, std::vector<Range>& out) { emu_ranges(*(const T*) arg, out); };
+}
+template <class T>
+Ranges ranges_of(long) {
+    return nullptr;
+}
 
 template <class T>
 constexpr int pointee_alignment() {
@@ -39,7 +51,7 @@ struct Registration {
     Registration(const char* name, void (*f)(A...)) {
         register_kernel(
                 EMU_TARGET, name, [](void* fn, void** params) { invoke((void (*)(A...)) fn, params, std::index_sequence_for<A...>{}); }, (void*) f,
-                {(int) sizeof(A)...}, {pointee_alignment<A>()...});
+                {(int) sizeof(A)...}, {pointee_alignment<A>()...}, {ranges_of<typename std::decay<A>::type>(0)...});
     }
 };
 

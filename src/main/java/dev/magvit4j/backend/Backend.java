@@ -6,6 +6,8 @@ import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
+import java.util.List;
+
 /**
  * The kernels of one device. Ops in {@code dev.magvit4j.ops} do shape checking and autograd,
  * then call these; a backend only computes. Inputs may be strided views unless a method says
@@ -60,6 +62,15 @@ public interface Backend {
 
     /** In place: y = a * x + b * y (y contiguous, same shape as x). */
     void axpby(float a, Tensor x, float b, Tensor y);
+
+    /**
+     * {@link #axpby} for each pair (ys[i] = a·xs[i] + b·ys[i]: an EMA update over a module's
+     * parameters). A backend may fuse them; CUDA does, in one launch per 64 pairs.
+     */
+    default void axpbys(float a, List<Tensor> xs, float b, List<Tensor> ys) {
+        if (xs.size() != ys.size()) throw new IllegalArgumentException("axpbys: " + xs.size() + " x tensors but " + ys.size() + " y tensors");
+        for (int i = 0; i < xs.size(); i++) axpby(a, xs.get(i), b, ys.get(i));
+    }
 
     // ------------------------------------------------------------------ reductions
 
@@ -228,4 +239,17 @@ public interface Backend {
      */
     void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                   float weightDecay, boolean decoupled, long step);
+
+    /**
+     * {@link #adamStep} for each parameter i, all with the same settings (an optimiser's parameter
+     * group). A backend may fuse them; CUDA does, in one launch per 64 parameters.
+     */
+    default void adamSteps(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float lr, float beta1, float beta2, float eps,
+                           float weightDecay, boolean decoupled, long step) {
+        int n = params.size();
+        if (grads.size() != n || m.size() != n || v.size() != n) {
+            throw new IllegalArgumentException("adamSteps: " + n + " parameters but " + grads.size() + " gradients and " + m.size() + "/" + v.size() + " moments");
+        }
+        for (int i = 0; i < n; i++) adamStep(params.get(i), grads.get(i), m.get(i), v.get(i), lr, beta1, beta2, eps, weightDecay, decoupled, step);
+    }
 }

@@ -3,6 +3,7 @@ package dev.magvit4j.optim;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -53,15 +54,21 @@ public final class Adam extends Optimizer {
         return moments.get(param);
     }
 
+    /** Updates every parameter that has a gradient, one group at a time (a backend may fuse a group: {@code Backend.adamSteps}). */
     @Override
     public void step() {
         step++;
         for (ParamGroup g : groups) {
+            List<Tensor> params = new ArrayList<>(), grads = new ArrayList<>(), m = new ArrayList<>(), v = new ArrayList<>();
             for (Tensor p : g.params) {
                 if (p.grad() == null) continue;
                 Tensor[] mv = moments.computeIfAbsent(p, k -> new Tensor[] {zerosLike(k), zerosLike(k)});
-                p.backend().adamStep(p, p.grad(), mv[0], mv[1], g.lr(), beta1, beta2, eps, g.weightDecay, decoupled, step);
+                params.add(p);
+                grads.add(p.grad());
+                m.add(mv[0]);
+                v.add(mv[1]);
             }
+            if (!params.isEmpty()) params.get(0).backend().adamSteps(params, grads, m, v, g.lr(), beta1, beta2, eps, g.weightDecay, decoupled, step);
         }
     }
 

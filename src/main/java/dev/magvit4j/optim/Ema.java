@@ -4,7 +4,9 @@ import dev.magvit4j.autograd.Autograd;
 import dev.magvit4j.nn.Module;
 import dev.magvit4j.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -43,11 +45,14 @@ public final class Ema {
         float d = currentDecay();
         updates++;
         try (var ignored = Autograd.noGrad()) {
+            List<Tensor> params = new ArrayList<>(), shadows = new ArrayList<>();
             for (Map.Entry<String, Tensor> e : module.namedParameters().entrySet()) {
                 Tensor s = shadow.get(e.getKey());
                 if (s == null) throw new IllegalArgumentException("EMA has no shadow for parameter " + e.getKey());
-                s.backend().axpby(1f - d, e.getValue(), d, s);
+                params.add(e.getValue());
+                shadows.add(s);
             }
+            if (!shadows.isEmpty()) shadows.get(0).backend().axpbys(1f - d, params, d, shadows);
         }
     }
 

@@ -15,6 +15,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
@@ -549,5 +551,68 @@ class BackendConformanceTest {
                 return out(pb, mb, vb);
             });
         }
+    }
+
+    /**
+     * The group-wide updates (Adam over a parameter group, the EMA over a module), which the GPU
+     * fuses into launches of 64 tensors: 70 tensors of assorted sizes (empty, shorter than a
+     * float4, not a multiple of 4, larger than a block's share), one with a strided gradient and
+     * one at a storage offset that breaks 16-byte alignment, against the CPU's one-by-one steps.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#gpus")
+    void fusedGroupUpdates(Device device) {
+        use(device);
+        int count = 70;
+        List<Tensor> p = new ArrayList<>(), g = new ArrayList<>(), m = new ArrayList<>(), v = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int[] shape = switch (i % 7) {
+                case 0 -> new int[] {0};
+                case 1 -> new int[] {3};
+                case 2 -> new int[] {65, 3};
+                case 3 -> new int[] {9000};
+                default -> new int[] {1 + i, 8};
+            };
+            p.add(randn(shape));
+            g.add(randn(shape));
+            m.add(randn(shape).mul(0.1f));
+            v.add(uniform(0, 0.1, shape));
+        }
+        for (boolean decoupled : new boolean[] {false, true}) {
+            same("adam steps of a group" + (decoupled ? " (AdamW)" : ""), be -> {
+                List<Tensor> pb = onEach(be, p), gb = onEach(be, g), mb = onEach(be, m), vb = onEach(be, v);
+                gb.set(2, strided(be, g.get(2)));
+                pb.set(5, offsetCopy(be, p.get(5)));
+                be.adamSteps(pb, gb, mb, vb, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.05f, decoupled, 7);
+                return all(pb, mb, vb);
+            });
+        }
+        same("axpbys", be -> {
+            List<Tensor> xb = onEach(be, g), yb = onEach(be, p);
+            xb.set(9, strided(be, g.get(9)));
+            yb.set(12, offsetCopy(be, p.get(12)));
+            be.axpbys(0.25f, xb, 0.75f, yb);
+            return all(yb);
+        });
+    }
+
+    private static List<Tensor> onEach(Backend be, List<Tensor> ts) {
+        List<Tensor> out = new ArrayList<>();
+        for (Tensor t : ts) out.add(on(be, t));
+        return out;
+    }
+
+    /** A contiguous copy of t on be's device that starts one float into its storage (not 16-byte aligned). */
+    private static Tensor offsetCopy(Backend be, Tensor t) {
+        float[] v = new float[1 + t.numel()];
+        System.arraycopy(t.toFloatArray(), 0, v, 1, t.numel());
+        return on(be, Tensor.of(v, v.length)).slice(0, 1, v.length).view(t.shape());
+    }
+
+    @SafeVarargs
+    private static Tensor[] all(List<Tensor>... lists) {
+        List<Tensor> out = new ArrayList<>();
+        for (List<Tensor> l : lists) out.addAll(l);
+        return out.toArray(new Tensor[0]);
     }
 }

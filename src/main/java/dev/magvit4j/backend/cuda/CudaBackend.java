@@ -8,6 +8,8 @@ import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
+import java.util.List;
+
 /**
  * The CUDA backend of one device. Like CpuBackend it only dispatches: each concept has its own
  * file here (CudaConv, CudaNorm, CudaMatmul, ...) beside its CPU twin in backend/cpu, and its
@@ -101,6 +103,11 @@ public final class CudaBackend implements Backend {
     @Override
     public void axpby(float a, Tensor x, float b, Tensor y) {
         CudaElementwise.axpby(this, a, x, b, y);
+    }
+
+    @Override
+    public void axpbys(float a, List<Tensor> xs, float b, List<Tensor> ys) {
+        CudaElementwise.axpbys(this, a, xs, b, ys);
     }
 
     // ------------------------------------------------------------------ reductions
@@ -277,5 +284,11 @@ public final class CudaBackend implements Backend {
     public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                          float weightDecay, boolean decoupled, long step) {
         CudaAdam.step(this, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
+    }
+
+    @Override
+    public void adamSteps(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float lr, float beta1, float beta2, float eps,
+                          float weightDecay, boolean decoupled, long step) {
+        CudaAdam.steps(this, params, grads, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
     }
 }

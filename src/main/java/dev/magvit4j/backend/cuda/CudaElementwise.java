@@ -5,6 +5,9 @@ import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import static dev.magvit4j.backend.cuda.CudaTensors.*;
 
 /**
@@ -93,5 +96,20 @@ final class CudaElementwise {
         x = floatView(x);
         int n = y.numel();
         if (n > 0) be.device.launch(M, "axpby", packedBlocks(be, n), 1, 1, THREADS, 0, ptr(y), base(x), layout(x), a, b, n);
+    }
+
+    /** axpby for each pair: those with a contiguous float32 x go through one axpbys launch per LIST_TENSORS pairs. */
+    static void axpbys(CudaBackend be, float a, List<Tensor> xs, float b, List<Tensor> ys) {
+        List<Tensor[]> rows = new ArrayList<>();
+        for (int i = 0; i < xs.size(); i++) {
+            Tensor x = xs.get(i), y = ys.get(i);
+            if (x.isContiguous() && x.dtype() == DType.FLOAT32 && y.isContiguous() && y.dtype() == DType.FLOAT32
+                    && java.util.Arrays.equals(x.shapeRef(), y.shapeRef())) {
+                if (y.numel() > 0) rows.add(new Tensor[] {y, x});
+            } else {
+                axpby(be, a, x, b, y);  // its checks name what is wrong
+            }
+        }
+        launchList(be, M, "axpbys", rows, a, b);
     }
 }

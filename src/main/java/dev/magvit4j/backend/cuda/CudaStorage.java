@@ -3,7 +3,10 @@ package dev.magvit4j.backend.cuda;
 import dev.magvit4j.backend.Backend;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Storage;
+import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUpointer_attribute;
+import jcuda.driver.JCudaDriver;
 
 import java.lang.ref.Cleaner;
 
@@ -16,6 +19,7 @@ public final class CudaStorage extends Storage {
     private final DType dtype;
     private final int length;
     final CUdeviceptr pointer;
+    private long address;  // the device address as a number, once asked for (kernels' TensorList)
 
     CudaStorage(CudaBackend backend, DType dtype, int length) {
         this.backend = backend;
@@ -26,6 +30,18 @@ public final class CudaStorage extends Storage {
         this.pointer = block.pointer();
         // The action must not capture this storage, or it would never become unreachable.
         CLEANER.register(this, () -> allocator.release(block));
+    }
+
+    /** The block's device address as a number (for kernel arguments that carry addresses in a struct). */
+    long address() {
+        if (address == 0) {
+            long[] a = new long[1];
+            backend.device.bind();
+            Cuda.check(JCudaDriver.cuPointerGetAttribute(Pointer.to(a), CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, pointer),
+                    "cuPointerGetAttribute(DEVICE_POINTER)");
+            address = a[0];
+        }
+        return address;
     }
 
     @Override

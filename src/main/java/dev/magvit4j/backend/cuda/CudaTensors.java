@@ -4,6 +4,8 @@ import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
+import java.util.List;
+
 /** What the kernel wrappers share: device addresses, the Layout struct, grid sizes. */
 final class CudaTensors {
 
@@ -91,6 +93,45 @@ final class CudaTensors {
             l[2 + MAX_DIMS + i] = i < n ? st[i] : 0;
         }
         return l;
+    }
+
+    /** Tensors per launch of a list kernel (packed.cuh's LIST_TENSORS). */
+    static final int LIST_TENSORS = 64;
+
+    /**
+     * Launches a list kernel (packed.cuh's TensorList) over rows of up to four contiguous float32
+     * tensors of one size each (the kernel's ptr[0..3]), LIST_TENSORS rows per launch, with the
+     * scalar arguments after the list. Each row gets the blocks a single packed launch over its
+     * tensors would, so a big tensor is not starved by the small ones beside it.
+     */
+    static void launchList(CudaBackend be, String module, String kernel, List<Tensor[]> rows, Object... scalars) {
+        for (int from = 0; from < rows.size(); from += LIST_TENSORS) {
+            List<Tensor[]> chunk = rows.subList(from, Math.min(rows.size(), from + LIST_TENSORS));
+            // struct TensorList { u64 ptr[4][L]; int n[L]; int start[L + 1]; }, padded to 8 bytes.
+            int nAt = 8 * LIST_TENSORS, startAt = nAt + LIST_TENSORS;
+            int[] list = new int[(startAt + LIST_TENSORS + 1 + 1) & ~1];
+            int blocks = 0;
+            for (int i = 0; i < chunk.size(); i++) {
+                Tensor[] row = chunk.get(i);
+                for (int k = 0; k < row.length; k++) {
+                    long address = storage(row[k]).address() + (long) row[k].offset() * Float.BYTES;
+                    list[2 * (k * LIST_TENSORS + i)] = (int) address;
+                    list[2 * (k * LIST_TENSORS + i) + 1] = (int) (address >>> 32);
+                }
+                list[nAt + i] = row[0].numel();
+                list[startAt + i] = blocks;
+                blocks += CudaElementwise.packedBlocks(be, row[0].numel());
+            }
+            for (int i = chunk.size(); i <= LIST_TENSORS; i++) list[startAt + i] = blocks;
+            be.device.launch(module, kernel, blocks, 1, 1, THREADS, 0, args(new Object[] {list}, scalars));
+        }
+    }
+
+    /** The arguments of a launch: first, then rest. */
+    static Object[] args(Object[] first, Object[] rest) {
+        Object[] out = java.util.Arrays.copyOf(first, first.length + rest.length);
+        System.arraycopy(rest, 0, out, first.length, rest.length);
+        return out;
     }
 
     /** Blocks for a grid-stride loop over n elements: enough to fill the GPU, no more. */
