@@ -2,6 +2,9 @@
 // contiguous tensor seen as (outer, r, inner), r the reduced extent; and argmax along rows.
 // CPU twin: backend/cpu/CpuReduce.java.
 //
+// Also the sum of squares over a list of tensors (a global gradient norm), in two deterministic
+// passes: sum_squares_partials, then a SUM of its partials.
+//
 // Every accumulator is a double: a sum over millions of floats then carries no visible rounding
 // (the CPU's float sums in blocks are within its own rounding of the exact sum), and max / min
 // of floats are exact in double. Max and min propagate NaN like Java's Math.max.
@@ -15,7 +18,7 @@
 //   fill the GPU, r is cut into gridDim.y segments whose results go to a double buffer
 //   [outer, segments, inner], which the next pass reduces as (outer, segments, inner).
 #include <type_traits>
-#include "common.cuh"
+#include "packed.cuh"
 
 // The order of Backend.ReduceOp, SUM standing for MEAN too (CudaReduce scales the result).
 enum ReduceCode { R_SUM = 0, R_MAX = 2, R_MIN = 3 };
@@ -196,5 +199,30 @@ extern "C" __global__ void argmax_rows(long long* out, const float* x, int outer
             float first = x[row * r];
             out[row] = first != first || best.i < 0 ? 0 : best.i;
         }
+    }
+}
+
+// partials[b] = the sum of the squares of block b's share of its tensor (TensorList ptr[0];
+// tensor i's blocks are [start[i], start[i+1])), accumulated in double; CudaReduce.sumOfSquares
+// then sums the partials. Fixed shares and orders: the same bits every run.
+extern "C" __global__ void __launch_bounds__(256) sum_squares_partials(const __grid_constant__ TensorList t, float* partials) {
+    __shared__ double scratch[32];
+    int i = list_tensor(t);
+    const float* x = (const float*) t.ptr[0][i];
+    double acc = 0.0;
+    for_each_packed<4, 1>(t.n[i], true, blockIdx.x - t.start[i], t.start[i + 1] - t.start[i], [&](int e, auto w) {
+        constexpr int W = decltype(w)::value;
+        Pack<W> p = load_pack<W>(x + e);
+#pragma unroll
+        for (int k = 0; k < W; k++) acc += (double) p.v[k] * p.v[k];
+    });
+    for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) scratch[warp] = acc;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double sum = 0.0;
+        for (int w = 0; w < (int) (blockDim.x >> 5); w++) sum += scratch[w];
+        partials[blockIdx.x] = (float) sum;
     }
 }

@@ -79,6 +79,22 @@ public interface Backend {
     /** Reduces over the given (sorted, distinct, non-negative) dims; an empty list reduces nothing. */
     Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepDim);
 
+    /**
+     * Σ over the tensors of the sum of their squared elements, as a 0-d float32 tensor on this
+     * backend (the square of a global gradient norm, left where it is computed). A backend may
+     * fuse it; CUDA does, in one launch per 64 tensors and one for the total.
+     */
+    default Tensor sumOfSquares(List<Tensor> xs) {
+        Tensor sums = empty(DType.FLOAT32, xs.size());
+        for (int i = 0; i < xs.size(); i++) {
+            Tensor x = xs.get(i);
+            int[] all = new int[x.dim()];
+            for (int d = 0; d < all.length; d++) all[d] = d;
+            copy(reduce(ReduceOp.SUM, unary(UnaryOp.SQUARE, 0f, x), all, false).reshape(1), sums.slice(0, i, i + 1));
+        }
+        return reduce(ReduceOp.SUM, sums, new int[] {0}, false);
+    }
+
     /** Variance over dims, dividing by (n - correction). */
     Tensor variance(Tensor x, int[] dims, int correction, boolean keepDim);
 

@@ -1,7 +1,6 @@
 package dev.magvit4j.optim;
 
 import dev.magvit4j.autograd.Autograd;
-import dev.magvit4j.ops.Views;
 import dev.magvit4j.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -13,15 +12,15 @@ public final class GradClip {
     private GradClip() {}
 
     /**
-     * The global L2 norm of the parameters' gradients (NaN or Inf if any element is). The
-     * per-parameter sums of squares stay on the gradients' device and are read once: on a GPU a
-     * read per parameter would wait for the queue to drain each time.
+     * The global L2 norm of the parameters' gradients (NaN or Inf if any element is). The sum of
+     * squares stays on the gradients' device ({@code Backend.sumOfSquares}) and is read once: on
+     * a GPU a read per parameter would wait for the queue to drain each time.
      */
     public static double norm(Iterable<Tensor> params) {
-        List<Tensor> squares = new ArrayList<>();
+        List<Tensor> grads = grads(params);
+        if (grads.isEmpty()) return 0;
         try (var ignored = Autograd.noGrad()) {
-            for (Tensor p : params) if (p.grad() != null) squares.add(p.grad().square().sum().reshape(1));
-            return squares.isEmpty() ? 0 : Math.sqrt(Views.concat(squares, 0).sum().item());
+            return Math.sqrt(grads.get(0).backend().sumOfSquares(grads).item());
         }
     }
 
@@ -33,13 +32,15 @@ public final class GradClip {
         try (var ignored = Autograd.noGrad()) {
             float norm = (float) norm(params);
             float coef = maxNorm / (norm + 1e-6f);
-            if (coef < 1f) {
-                for (Tensor p : params) {
-                    Tensor g = p.grad();
-                    if (g != null) g.backend().axpby(0f, g, coef, g);
-                }
-            }
+            List<Tensor> grads = grads(params);
+            if (coef < 1f && !grads.isEmpty()) grads.get(0).backend().axpbys(0f, grads, coef, grads);
             return norm;
         }
+    }
+
+    private static List<Tensor> grads(Iterable<Tensor> params) {
+        List<Tensor> grads = new ArrayList<>();
+        for (Tensor p : params) if (p.grad() != null) grads.add(p.grad());
+        return grads;
     }
 }

@@ -557,7 +557,8 @@ class BackendConformanceTest {
      * The group-wide updates (Adam over a parameter group, the EMA over a module), which the GPU
      * fuses into launches of 64 tensors: 70 tensors of assorted sizes (empty, shorter than a
      * float4, not a multiple of 4, larger than a block's share), one with a strided gradient and
-     * one at a storage offset that breaks 16-byte alignment, against the CPU's one-by-one steps.
+     * one at a storage offset that breaks 16-byte alignment, against the CPU's one-by-one steps;
+     * and the sum of squares of such a list (a global gradient norm).
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.magvit4j.testing.Devices#gpus")
@@ -587,6 +588,12 @@ class BackendConformanceTest {
                 return all(pb, mb, vb);
             });
         }
+        same("sum of squares of a list", be -> {
+            List<Tensor> xb = onEach(be, g);
+            xb.set(9, strided(be, g.get(9)));
+            xb.set(12, offsetCopy(be, g.get(12)));
+            return out(be.sumOfSquares(xb), be.sumOfSquares(List.of()));
+        });
         same("axpbys", be -> {
             List<Tensor> xb = onEach(be, g), yb = onEach(be, p);
             xb.set(9, strided(be, g.get(9)));

@@ -118,6 +118,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public Tensor sumOfSquares(List<Tensor> xs) {
+        return CudaReduce.sumOfSquares(this, xs);
+    }
+
+    @Override
     public Tensor variance(Tensor x, int[] dims, int correction, boolean keepDim) {
         return CudaReduce.variance(this, x, dims, correction, keepDim);
     }

@@ -5,7 +5,9 @@ import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 import static dev.magvit4j.backend.cuda.CudaTensors.*;
 
@@ -38,6 +40,28 @@ final class CudaReduce {
 
     private static Tensor doubles(CudaBackend be, long count) {
         return be.empty(DType.INT64, Math.toIntExact(count));
+    }
+
+    /**
+     * Σ over the tensors of Σ x², 0-d: per block of a list launch a partial sum of squares (in
+     * double, rounded to float), then the SUM of the partials. Deterministic: the blocks' shares
+     * and the order of the sums are fixed by the shapes.
+     */
+    static Tensor sumOfSquares(CudaBackend be, List<Tensor> xs) {
+        List<Tensor[]> rows = new ArrayList<>();
+        for (Tensor x : xs) if (x.numel() > 0) rows.add(new Tensor[] {contiguousFloat(x)});
+        List<int[]> lists = new ArrayList<>();
+        List<Integer> blocks = new ArrayList<>();
+        forEachList(be, rows, (list, b) -> {
+            lists.add(list);
+            blocks.add(b);
+        });
+        Tensor partials = be.empty(DType.FLOAT32, Math.max(1, blocks.stream().mapToInt(Integer::intValue).sum()));
+        be.fill(partials, 0);  // no tensors (or only empty ones): the sum is 0
+        for (int i = 0, at = 0; i < lists.size(); at += blocks.get(i), i++) {
+            be.device.launch(M, "sum_squares_partials", blocks.get(i), 1, 1, THREADS, 0, lists.get(i), ptr(partials.slice(0, at, at + blocks.get(i))));
+        }
+        return reduce(be, ReduceOp.SUM, partials, new int[] {0}, false);
     }
 
     /** The kernel's op code: SUM's for MEAN (scaled at the end), else the ReduceOp ordinal. */

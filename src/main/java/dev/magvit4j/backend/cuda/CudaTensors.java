@@ -101,10 +101,23 @@ final class CudaTensors {
     /**
      * Launches a list kernel (packed.cuh's TensorList) over rows of up to four contiguous float32
      * tensors of one size each (the kernel's ptr[0..3]), LIST_TENSORS rows per launch, with the
-     * scalar arguments after the list. Each row gets the blocks a single packed launch over its
-     * tensors would, so a big tensor is not starved by the small ones beside it.
+     * scalar arguments after the list.
      */
     static void launchList(CudaBackend be, String module, String kernel, List<Tensor[]> rows, Object... scalars) {
+        forEachList(be, rows, (list, blocks) -> be.device.launch(module, kernel, blocks, 1, 1, THREADS, 0, args(new Object[] {list}, scalars)));
+    }
+
+    /** One launch's TensorList (as a struct argument) and the blocks of its grid. */
+    interface ListLaunch {
+        void launch(int[] list, int blocks);
+    }
+
+    /**
+     * Builds the TensorList of each LIST_TENSORS rows (see {@link #launchList}) and hands it, with
+     * its grid's block count, to launch. Each row gets the blocks a single packed launch over its
+     * tensors would, so a big tensor is not starved by the small ones beside it.
+     */
+    static void forEachList(CudaBackend be, List<Tensor[]> rows, ListLaunch launch) {
         for (int from = 0; from < rows.size(); from += LIST_TENSORS) {
             List<Tensor[]> chunk = rows.subList(from, Math.min(rows.size(), from + LIST_TENSORS));
             // struct TensorList { u64 ptr[4][L]; int n[L]; int start[L + 1]; }, padded to 8 bytes.
@@ -123,7 +136,7 @@ final class CudaTensors {
                 blocks += CudaElementwise.packedBlocks(be, row[0].numel());
             }
             for (int i = chunk.size(); i <= LIST_TENSORS; i++) list[startAt + i] = blocks;
-            be.device.launch(module, kernel, blocks, 1, 1, THREADS, 0, args(new Object[] {list}, scalars));
+            launch.launch(list, blocks);
         }
     }
 
