@@ -98,7 +98,7 @@ __device__ __forceinline__ void for_each_packed(int n, bool vec, Body body) {
 
 // Several float tensors in one launch, passed by value (a kernel's parameters may take 4 KiB; as
 // __grid_constant__, indexed in place): tensor i has n[i] elements at up to four contiguous
-// addresses ptr[0..3][i], and blocks [start[i], start[i+1]) of the grid (CudaTensors.lists).
+// addresses ptr[0..3][i], and blocks [start[i], start[i+1]) of the grid (CudaTensors.forEachList).
 constexpr int LIST_TENSORS = 64;
 struct TensorList {
     unsigned long long ptr[4][LIST_TENSORS];

@@ -68,8 +68,15 @@ public interface Backend {
      * parameters). A backend may fuse them; CUDA does, in one launch per 64 pairs.
      */
     default void axpbys(float a, List<Tensor> xs, float b, List<Tensor> ys) {
-        if (xs.size() != ys.size()) throw new IllegalArgumentException("axpbys: " + xs.size() + " x tensors but " + ys.size() + " y tensors");
+        requireSameLengths("axpbys", xs, ys);
         for (int i = 0; i < xs.size(); i++) axpby(a, xs.get(i), b, ys.get(i));
+    }
+
+    /** Throws unless the lists of a multi-tensor method have one length. */
+    static void requireSameLengths(String method, List<?> first, List<?>... others) {
+        for (List<?> o : others) {
+            if (o.size() != first.size()) throw new IllegalArgumentException(method + ": lists of " + first.size() + " and " + o.size() + " tensors");
+        }
     }
 
     // ------------------------------------------------------------------ reductions
@@ -262,10 +269,7 @@ public interface Backend {
      */
     default void adamSteps(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float lr, float beta1, float beta2, float eps,
                            float weightDecay, boolean decoupled, long step) {
-        int n = params.size();
-        if (grads.size() != n || m.size() != n || v.size() != n) {
-            throw new IllegalArgumentException("adamSteps: " + n + " parameters but " + grads.size() + " gradients and " + m.size() + "/" + v.size() + " moments");
-        }
-        for (int i = 0; i < n; i++) adamStep(params.get(i), grads.get(i), m.get(i), v.get(i), lr, beta1, beta2, eps, weightDecay, decoupled, step);
+        requireSameLengths("adamSteps", params, grads, m, v);
+        for (int i = 0; i < params.size(); i++) adamStep(params.get(i), grads.get(i), m.get(i), v.get(i), lr, beta1, beta2, eps, weightDecay, decoupled, step);
     }
 }

@@ -6,7 +6,10 @@ import dev.magvit4j.backend.cuda.CudaBackend;
 import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** Finds the backend of a device, and the one that must run an op on given inputs. */
@@ -57,5 +60,23 @@ public final class Backends {
         }
         if (b == null) throw new IllegalArgumentException("no tensor given");
         return b;
+    }
+
+    /**
+     * The positions of the tensors by backend, in order of first appearance: how the callers of
+     * the multi-tensor methods ({@code Backend.adamSteps}, {@code axpbys}, {@code sumOfSquares})
+     * split lists that span devices.
+     */
+    public static Map<Backend, List<Integer>> byBackend(List<Tensor> tensors) {
+        Map<Backend, List<Integer>> out = new LinkedHashMap<>();
+        for (int i = 0; i < tensors.size(); i++) out.computeIfAbsent(tensors.get(i).backend(), b -> new ArrayList<>()).add(i);
+        return out;
+    }
+
+    /** The tensors at the given positions (a part of {@link #byBackend}'s split). */
+    public static List<Tensor> pick(List<Tensor> tensors, List<Integer> at) {
+        List<Tensor> out = new ArrayList<>(at.size());
+        for (int i : at) out.add(tensors.get(i));
+        return out;
     }
 }

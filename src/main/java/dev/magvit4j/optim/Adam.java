@@ -1,5 +1,6 @@
 package dev.magvit4j.optim;
 
+import dev.magvit4j.backend.Backends;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Tensor;
 
@@ -54,7 +55,10 @@ public final class Adam extends Optimizer {
         return moments.get(param);
     }
 
-    /** Updates every parameter that has a gradient, one group at a time (a backend may fuse a group: {@code Backend.adamSteps}). */
+    /**
+     * Updates every parameter that has a gradient, one group at a time, in one call per device
+     * (where a backend may fuse them: {@code Backend.adamSteps}).
+     */
     @Override
     public void step() {
         step++;
@@ -68,7 +72,8 @@ public final class Adam extends Optimizer {
                 m.add(mv[0]);
                 v.add(mv[1]);
             }
-            if (!params.isEmpty()) params.get(0).backend().adamSteps(params, grads, m, v, g.lr(), beta1, beta2, eps, g.weightDecay, decoupled, step);
+            Backends.byBackend(params).forEach((be, at) -> be.adamSteps(Backends.pick(params, at), Backends.pick(grads, at), Backends.pick(m, at),
+                    Backends.pick(v, at), g.lr(), beta1, beta2, eps, g.weightDecay, decoupled, step));
         }
     }
 

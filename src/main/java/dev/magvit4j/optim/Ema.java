@@ -1,6 +1,7 @@
 package dev.magvit4j.optim;
 
 import dev.magvit4j.autograd.Autograd;
+import dev.magvit4j.backend.Backends;
 import dev.magvit4j.nn.Module;
 import dev.magvit4j.tensor.Tensor;
 
@@ -52,7 +53,7 @@ public final class Ema {
                 params.add(e.getValue());
                 shadows.add(s);
             }
-            if (!shadows.isEmpty()) shadows.get(0).backend().axpbys(1f - d, params, d, shadows);
+            Backends.byBackend(shadows).forEach((be, at) -> be.axpbys(1f - d, Backends.pick(params, at), d, Backends.pick(shadows, at)));
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.magvit4j.optim;
 
 import dev.magvit4j.autograd.Autograd;
+import dev.magvit4j.backend.Backends;
 import dev.magvit4j.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -18,9 +19,10 @@ public final class GradClip {
      */
     public static double norm(Iterable<Tensor> params) {
         List<Tensor> grads = grads(params);
-        if (grads.isEmpty()) return 0;
         try (var ignored = Autograd.noGrad()) {
-            return Math.sqrt(grads.get(0).backend().sumOfSquares(grads).item());
+            double sum = 0;
+            for (var e : Backends.byBackend(grads).entrySet()) sum += e.getKey().sumOfSquares(Backends.pick(grads, e.getValue())).item();
+            return Math.sqrt(sum);
         }
     }
 
@@ -33,7 +35,7 @@ public final class GradClip {
             float norm = (float) norm(params);
             float coef = maxNorm / (norm + 1e-6f);
             List<Tensor> grads = grads(params);
-            if (coef < 1f && !grads.isEmpty()) grads.get(0).backend().axpbys(0f, grads, coef, grads);
+            if (coef < 1f) Backends.byBackend(grads).forEach((be, at) -> be.axpbys(0f, Backends.pick(grads, at), coef, Backends.pick(grads, at)));
             return norm;
         }
     }

@@ -555,16 +555,18 @@ class BackendConformanceTest {
 
     /**
      * The group-wide updates (Adam over a parameter group, the EMA over a module), which the GPU
-     * fuses into launches of 64 tensors: 70 tensors of assorted sizes (empty, shorter than a
-     * float4, not a multiple of 4, larger than a block's share), one with a strided gradient and
-     * one at a storage offset that breaks 16-byte alignment, against the CPU's one-by-one steps;
-     * and the sum of squares of such a list (a global gradient norm).
+     * fuses into launches of 64 tensors: 150 tensors of assorted sizes (empty, shorter than a
+     * float4, not a multiple of 4, larger than a block's share), so three launches; one with a
+     * strided gradient, one at a storage offset that breaks 16-byte alignment, and one listed
+     * twice (updated twice, one after the other), against the CPU's one-by-one steps; the sum of
+     * squares of such a list (a global gradient norm); and gradient clipping's in-place scaling
+     * (x and y the same tensors).
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.magvit4j.testing.Devices#gpus")
     void fusedGroupUpdates(Device device) {
         use(device);
-        int count = 70;
+        int count = 150;
         List<Tensor> p = new ArrayList<>(), g = new ArrayList<>(), m = new ArrayList<>(), v = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             int[] shape = switch (i % 7) {
@@ -584,6 +586,7 @@ class BackendConformanceTest {
                 List<Tensor> pb = onEach(be, p), gb = onEach(be, g), mb = onEach(be, m), vb = onEach(be, v);
                 gb.set(2, strided(be, g.get(2)));
                 pb.set(5, offsetCopy(be, p.get(5)));
+                for (List<Tensor> l : List.of(pb, gb, mb, vb)) l.set(80, l.get(79));
                 be.adamSteps(pb, gb, mb, vb, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.05f, decoupled, 7);
                 return all(pb, mb, vb);
             });
@@ -598,7 +601,14 @@ class BackendConformanceTest {
             List<Tensor> xb = onEach(be, g), yb = onEach(be, p);
             xb.set(9, strided(be, g.get(9)));
             yb.set(12, offsetCopy(be, p.get(12)));
+            xb.set(80, xb.get(79));
+            yb.set(80, yb.get(79));
             be.axpbys(0.25f, xb, 0.75f, yb);
+            return all(yb);
+        });
+        same("axpbys in place", be -> {
+            List<Tensor> yb = onEach(be, p);
+            be.axpbys(0f, yb, -0.5f, yb);
             return all(yb);
         });
     }

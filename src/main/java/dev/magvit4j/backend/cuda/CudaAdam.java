@@ -1,5 +1,6 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.backend.Backend;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
@@ -31,6 +32,7 @@ final class CudaAdam {
     /** The step for each parameter i; those with a contiguous float32 gradient go through adam_steps together. */
     static void steps(CudaBackend be, List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float lr, float beta1, float beta2,
                       float eps, float weightDecay, boolean decoupled, long step) {
+        Backend.requireSameLengths("adamSteps", params, grads, m, v);
         List<Tensor[]> rows = new ArrayList<>();
         for (int i = 0; i < params.size(); i++) {
             Tensor p = params.get(i), g = grads.get(i);

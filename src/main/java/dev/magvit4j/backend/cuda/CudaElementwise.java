@@ -1,5 +1,6 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.backend.Backend;
 import dev.magvit4j.backend.Backend.*;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
@@ -100,6 +101,7 @@ final class CudaElementwise {
 
     /** axpby for each pair: those with a contiguous float32 x go through one axpbys launch per LIST_TENSORS pairs. */
     static void axpbys(CudaBackend be, float a, List<Tensor> xs, float b, List<Tensor> ys) {
+        Backend.requireSameLengths("axpbys", xs, ys);
         List<Tensor[]> rows = new ArrayList<>();
         for (int i = 0; i < xs.size(); i++) {
             Tensor x = xs.get(i), y = ys.get(i);

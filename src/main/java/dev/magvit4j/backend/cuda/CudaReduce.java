@@ -49,18 +49,19 @@ final class CudaReduce {
      */
     static Tensor sumOfSquares(CudaBackend be, List<Tensor> xs) {
         List<Tensor[]> rows = new ArrayList<>();
-        for (Tensor x : xs) if (x.numel() > 0) rows.add(new Tensor[] {contiguousFloat(x)});
-        List<int[]> lists = new ArrayList<>();
-        List<Integer> blocks = new ArrayList<>();
-        forEachList(be, rows, (list, b) -> {
-            lists.add(list);
-            blocks.add(b);
-        });
-        Tensor partials = be.empty(DType.FLOAT32, Math.max(1, blocks.stream().mapToInt(Integer::intValue).sum()));
-        be.fill(partials, 0);  // no tensors (or only empty ones): the sum is 0
-        for (int i = 0, at = 0; i < lists.size(); at += blocks.get(i), i++) {
-            be.device.launch(M, "sum_squares_partials", blocks.get(i), 1, 1, THREADS, 0, lists.get(i), ptr(partials.slice(0, at, at + blocks.get(i))));
+        int total = 0;
+        for (Tensor x : xs) {
+            if (x.numel() == 0) continue;
+            rows.add(new Tensor[] {contiguousFloat(x)});
+            total += CudaElementwise.packedBlocks(be, x.numel());
         }
+        Tensor partials = be.empty(DType.FLOAT32, Math.max(1, total));
+        if (total == 0) be.fill(partials, 0);  // no tensors (or only empty ones): the sum is 0
+        int[] at = {0};
+        forEachList(be, rows, (list, blocks) -> {
+            be.device.launch(M, "sum_squares_partials", blocks, 1, 1, THREADS, 0, list, ptr(partials.slice(0, at[0], at[0] + blocks)));
+            at[0] += blocks;
+        });
         return reduce(be, ReduceOp.SUM, partials, new int[] {0}, false);
     }
 

@@ -100,8 +100,8 @@ final class CudaTensors {
 
     /**
      * Launches a list kernel (packed.cuh's TensorList) over rows of up to four contiguous float32
-     * tensors of one size each (the kernel's ptr[0..3]), LIST_TENSORS rows per launch, with the
-     * scalar arguments after the list.
+     * tensors of one size each (the kernel's ptr[0..3]; ptr[0] the one it writes), up to
+     * LIST_TENSORS rows per launch, with the scalar arguments after the list.
      */
     static void launchList(CudaBackend be, String module, String kernel, List<Tensor[]> rows, Object... scalars) {
         forEachList(be, rows, (list, blocks) -> be.device.launch(module, kernel, blocks, 1, 1, THREADS, 0, args(new Object[] {list}, scalars)));
@@ -113,31 +113,57 @@ final class CudaTensors {
     }
 
     /**
-     * Builds the TensorList of each LIST_TENSORS rows (see {@link #launchList}) and hands it, with
-     * its grid's block count, to launch. Each row gets the blocks a single packed launch over its
-     * tensors would, so a big tensor is not starved by the small ones beside it.
+     * Builds the TensorList of each run of up to LIST_TENSORS rows (see {@link #launchList}) and
+     * hands it, with its grid's block count, to launch. Each row gets the blocks a single packed
+     * launch over its tensors would, so a big tensor is not starved by the small ones beside it.
+     * A row whose first tensor starts where an earlier row's of the run does (the same tensor
+     * listed twice) starts a new run: within a launch its two updates would race, across two
+     * they follow each other as separate calls would. The rows stay reachable until the last
+     * launch is queued: the lists carry bare addresses, which the allocator would otherwise be
+     * free to hand out again.
      */
     static void forEachList(CudaBackend be, List<Tensor[]> rows, ListLaunch launch) {
-        for (int from = 0; from < rows.size(); from += LIST_TENSORS) {
-            List<Tensor[]> chunk = rows.subList(from, Math.min(rows.size(), from + LIST_TENSORS));
-            // struct TensorList { u64 ptr[4][L]; int n[L]; int start[L + 1]; }, padded to 8 bytes.
-            int nAt = 8 * LIST_TENSORS, startAt = nAt + LIST_TENSORS;
-            int[] list = new int[(startAt + LIST_TENSORS + 1 + 1) & ~1];
-            int blocks = 0;
-            for (int i = 0; i < chunk.size(); i++) {
-                Tensor[] row = chunk.get(i);
-                for (int k = 0; k < row.length; k++) {
-                    long address = storage(row[k]).address() + (long) row[k].offset() * Float.BYTES;
-                    list[2 * (k * LIST_TENSORS + i)] = (int) address;
-                    list[2 * (k * LIST_TENSORS + i) + 1] = (int) (address >>> 32);
-                }
-                list[nAt + i] = row[0].numel();
-                list[startAt + i] = blocks;
-                blocks += CudaElementwise.packedBlocks(be, row[0].numel());
+        // struct TensorList { u64 ptr[4][L]; int n[L]; int start[L + 1]; }, padded to 8 bytes.
+        int nAt = 8 * LIST_TENSORS, startAt = nAt + LIST_TENSORS;
+        int[] list = null;
+        int count = 0, blocks = 0;
+        java.util.Set<Long> written = new java.util.HashSet<>();
+        for (Tensor[] row : rows) {
+            long first = address(be, row[0]);
+            if (list != null && (count == LIST_TENSORS || written.contains(first))) {
+                launchRun(list, count, blocks, startAt, launch);
+                list = null;
             }
-            for (int i = chunk.size(); i <= LIST_TENSORS; i++) list[startAt + i] = blocks;
-            launch.launch(list, blocks);
+            if (list == null) {
+                list = new int[(startAt + LIST_TENSORS + 1 + 1) & ~1];
+                count = blocks = 0;
+                written.clear();
+            }
+            written.add(first);
+            for (int k = 0; k < row.length; k++) {
+                long address = address(be, row[k]);
+                list[2 * (k * LIST_TENSORS + count)] = (int) address;
+                list[2 * (k * LIST_TENSORS + count) + 1] = (int) (address >>> 32);
+            }
+            list[nAt + count] = row[0].numel();
+            list[startAt + count] = blocks;
+            blocks += CudaElementwise.packedBlocks(be, row[0].numel());
+            count++;
         }
+        if (list != null) launchRun(list, count, blocks, startAt, launch);
+        java.lang.ref.Reference.reachabilityFence(rows);
+    }
+
+    private static void launchRun(int[] list, int count, int blocks, int startAt, ListLaunch launch) {
+        for (int i = count; i <= LIST_TENSORS; i++) list[startAt + i] = blocks;
+        launch.launch(list, blocks);
+    }
+
+    /** The device address of t's first element, for a TensorList; t must live on be's device. */
+    private static long address(CudaBackend be, Tensor t) {
+        CudaStorage s = storage(t);
+        if (s.backend() != be) throw new IllegalArgumentException("a list of tensors for " + be.device() + " holds one on " + t.device());
+        return s.address() + (long) t.offset() * t.dtype().bytes;
     }
 
     /** The arguments of a launch: first, then rest. */
