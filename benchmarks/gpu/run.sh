@@ -16,6 +16,11 @@
 #
 # At most 8 files come back from OUT: report.md, tests.txt, junit.xml, bench_java.jsonl,
 # bench_torch.jsonl, bench_torch.log, demo.tar.
+#
+# Each phase runs under a time limit, so a hang (a kernel that never ends, on hardware met for the
+# first time) costs that phase and not the whole call: TESTS_SECONDS (default 180),
+# BENCH_SECONDS (240), PEER_SECONDS (150), DEMO_SECONDS (420). The defaults of the first three
+# add up to 570 s, inside one 600 s device call; what a phase wrote before its limit stays.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 g=.gpu
@@ -41,6 +46,15 @@ if [[ "${JAVA_OPTS:-}" != *magvit4j.cuda.driver* ]] && ! ldconfig -p 2>/dev/null
   fi
 fi
 jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx32g ${JAVA_OPTS:-})
+# limited SECONDS COMMAND...: runs COMMAND, killed after SECONDS (status 124, reported by the phase).
+limited() {
+  local seconds="$1"
+  shift
+  timeout --kill-after=10 "$seconds" "$@"
+  local status=$?
+  [ "$status" -eq 124 ] && echo "[gpu] stopped after ${seconds} s (its limit)" >&2
+  return "$status"
+}
 
 {
   echo "# magvit4j GPU run, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -56,7 +70,7 @@ for phase in "${phases[@]}"; do
     tests)
       echo "[gpu] tests"
       # Every test class with cuda:0 cases (their CPU cases run too: they are the references).
-      "$java" "${jvm[@]}" -Dgoldens.dir=/tmp/goldens -Dmagvit4j.cuda.poison=true -Dmagvit4j.cuda.sync=true \
+      limited "${TESTS_SECONDS:-180}" "$java" "${jvm[@]}" -Dgoldens.dir=/tmp/goldens -Dmagvit4j.cuda.poison=true -Dmagvit4j.cuda.sync=true \
         -jar "$g/lib/junit-platform-console-standalone-1.11.4.jar" execute \
         --class-path "$g/tests.jar:$g/magvit4j.jar" \
         --select-class dev.magvit4j.backend.BackendConformanceTest \
@@ -69,26 +83,33 @@ for phase in "${phases[@]}"; do
         --select-class dev.magvit4j.cli.TrainCliTest \
         --select-class dev.magvit4j.cli.TokenizerCliTest \
         --select-class dev.magvit4j.cli.GenerateCliTest \
-        --details=tree --disable-banner --disable-ansi-colors --reports-dir /tmp/junit > "$out/tests.txt" 2>&1
+        --details=testfeed --disable-banner --disable-ansi-colors --reports-dir /tmp/junit > "$out/tests.txt" 2>&1
       status=$?
       cp /tmp/junit/TEST-junit-jupiter.xml "$out/junit.xml" 2>/dev/null
-      { echo; echo "## Tests (exit $status)"; echo; echo '```'; grep -E "tests (successful|failed|aborted|found)" "$out/tests.txt"; echo '```';
-        echo; echo "Failures:"; echo '```'; grep -E "✘|MethodSource \[" "$out/tests.txt" | grep -v "✔" | head -n 60; echo '```'; } >> "$report"
+      # testfeed: a line as each test starts and ends, so a run stopped at its limit still shows
+      # what passed and which test was running.
+      { echo; echo "## Tests (exit $status$([ "$status" -eq 124 ] && echo ": stopped at the ${TESTS_SECONDS:-180} s limit"))"; echo; echo '```'
+        grep -E "tests (successful|failed|aborted|found)" "$out/tests.txt" || echo "$(grep -c ':: SUCCESSFUL' "$out/tests.txt") successful, $(grep -cE ':: (FAILED|ABORTED)' "$out/tests.txt") failed or aborted before the stop"
+        echo '```'; echo; echo "Failures (each with the first lines of its trace):"; echo '```'
+        grep -E -A4 ":: (FAILED|ABORTED)" "$out/tests.txt" | head -n 120
+        echo '```'
+        if [ "$status" -eq 124 ]; then echo; echo "Running when stopped:"; echo '```'; grep ':: STARTED' "$out/tests.txt" | sed 's/ :: STARTED$//' | while read -r t; do grep -qF "$t :: " <(grep -v ':: STARTED' "$out/tests.txt") || echo "$t"; done; echo '```'; fi
+      } >> "$report"
       ;;
     bench)
       echo "[gpu] bench"
-      if [ -f benchmarks/gpu/bench.sh ]; then bash benchmarks/gpu/bench.sh "$java" "$g" "$out" >> "$report" 2>&1
+      if [ -f benchmarks/gpu/bench.sh ]; then limited "${BENCH_SECONDS:-240}" bash benchmarks/gpu/bench.sh "$java" "$g" "$out" >> "$report" 2>&1
       else printf '\n## Bench\n\nbenchmarks/gpu/bench.sh is not written yet (issue 5).\n' >> "$report"; fi
       ;;
     peer)
       echo "[gpu] PyTorch peer"
-      if [ -f benchmarks/gpu/peer.sh ]; then bash benchmarks/gpu/peer.sh "$g" "$out" >> "$report" 2>&1
+      if [ -f benchmarks/gpu/peer.sh ]; then limited "${PEER_SECONDS:-150}" bash benchmarks/gpu/peer.sh "$g" "$out" >> "$report" 2>&1
       else printf '\n## PyTorch peer\n\nbenchmarks/gpu/peer.sh is not written yet (issue 5).\n' >> "$report"; fi
       ;;
     demo)
       echo "[gpu] demo"
       rm -rf /tmp/demo
-      "$java" "${jvm[@]}" -jar "$g/magvit4j.jar" demo --device cuda:0 --out /tmp/demo ${DEMO_OPTS:-} > /tmp/demo.log 2>&1
+      limited "${DEMO_SECONDS:-420}" "$java" "${jvm[@]}" -jar "$g/magvit4j.jar" demo --device cuda:0 --out /tmp/demo ${DEMO_OPTS:-} > /tmp/demo.log 2>&1
       status=$?
       { echo; echo "## Demo on cuda:0 (exit $status)"; echo; echo '```'; grep -v WARNING /tmp/demo.log | tr '\r' '\n' | grep -v '^tokenizer \[\|^ar \[' | tail -n 30; echo '```'; } >> "$report"
       tar -cf "$out/demo.tar" -C /tmp/demo reconstructions.png samples.png summary.txt plots 2>/dev/null
