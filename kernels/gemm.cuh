@@ -14,8 +14,8 @@
 // conv.cu) that return runs of consecutive k of one row of A (a row m) or of Bᵀ (a column n),
 // zero outside the matrix. The block stages each K-slice of both operands in shared memory,
 // converted to the compute type on the way (that conversion is why the copy goes through
-// registers and not cp.async), double-buffered: the global loads of slice t+1 are in flight
-// while slice t is multiplied. CPU counterpart: backend/cpu/Sgemm.java (through CpuMatmul and
+// registers and not cp.async), in a ring of stages (two; three for wgmma, see WgmmaTile): the
+// global loads of slice t+1 are in flight while slice t is multiplied. CPU counterpart: backend/cpu/Sgemm.java (through CpuMatmul and
 // CpuConv).
 #pragma once
 #include "common.cuh"
@@ -364,7 +364,9 @@ struct SimtTile {
             }
         }
     }
+    static constexpr int STAGES = 2;
     __device__ void finish_slice() {}  // multiply() is synchronous
+    __device__ void drain() {}
     template <class Out>
     __device__ void store(const Out& out, int m0, int n0) const {
         int tr = threadIdx.x >> 4, tc = threadIdx.x & 15;
@@ -436,7 +438,9 @@ struct TensorTile {
             }
         }
     }
+    static constexpr int STAGES = 2;
     __device__ void finish_slice() {}  // mma.sync is synchronous
+    __device__ void drain() {}
     template <class Out>
     __device__ void store(const Out& out, int m0, int n0) const {
         int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -458,11 +462,14 @@ struct TensorTile {
 #ifdef GEMM_WGMMA
 // TF32 / BF16 on Hopper's warpgroup MMA. Warpgroup w (threads 128 w ..) computes rows 64 w ..
 // 64 w + 63 of the tile, all 128 columns: per K-slice two wgmma of 32 bytes of k each, issued
-// and committed by multiply(); wait() ends them before the barrier that lets the next slice's
-// stores reuse this stage.
+// and committed by multiply() as one group. Three stages, so the tensor cores need not drain at
+// each barrier: finish_slice() waits for all but the newest group, which leaves slice s running
+// while slice s+1 is published, and guarantees that slice s-1's stage, the one the next
+// iteration stores into, has been read (its group ended before this barrier).
 template <int P>
 struct WgmmaTile {
     using Layout = CoreMatrices;
+    static constexpr int STAGES = 3;
     float acc[64];
 
     __device__ void zero() {
@@ -481,9 +488,14 @@ struct WgmmaTile {
         wgmma_commit();
         wgmma_touch(acc);
     }
-    // The stage just written is published to wgmma, and this slice's wgmma are done reading theirs.
+    // The stage just written is published to wgmma; every group but the newest has ended.
     __device__ void finish_slice() {
         fence_proxy_async();
+        wgmma_wait<STAGES - 2>();
+        wgmma_touch(acc);
+    }
+    // Every group has ended: the accumulators are final.
+    __device__ void drain() {
         wgmma_wait<0>();
         wgmma_touch(acc);
     }
@@ -523,7 +535,7 @@ template <int P, class SrcA, class SrcB, class Out>
 __device__ void gemm_tile(const SrcA& a, const SrcB& b, const Out& out, int m0, int n0, int k_begin, int k_end) {
     using T = Tile<P>;
     constexpr int OPERAND = T::Layout::BYTES, STAGE = 2 * OPERAND;  // a stage: A, then B
-    __shared__ __align__(128) unsigned char smem[2 * STAGE];        // double buffered
+    __shared__ __align__(128) unsigned char smem[T::STAGES * STAGE];  // a ring of stages
     constexpr int SK = SLICE_K<P>;
     OperandLoader<P, SrcA, typename T::Layout> la;
     OperandLoader<P, SrcB, typename T::Layout> lb;
@@ -540,22 +552,23 @@ __device__ void gemm_tile(const SrcA& a, const SrcB& b, const Out& out, int m0, 
     }
     tile.finish_slice();
     __syncthreads();
-    for (int s = 0; s < slices; s++) {
-        unsigned char* cur = smem + (s & 1) * STAGE;
-        unsigned char* next = smem + ((s + 1) & 1) * STAGE;
+    for (int s = 0, stage = 0; s < slices; s++, stage = stage + 1 == T::STAGES ? 0 : stage + 1) {
+        unsigned char* cur = smem + stage * STAGE;
+        unsigned char* next = smem + (stage + 1 == T::STAGES ? 0 : stage + 1) * STAGE;
         bool more = s + 1 < slices;
         if (more) {  // issue the next slice's global loads before multiplying this one
             la.load(a, k_begin + (s + 1) * SK);
             lb.load(b, k_begin + (s + 1) * SK);
         }
         tile.multiply(cur, cur + OPERAND);
-        if (more) {  // the other stage was last read before the previous barrier
+        if (more) {  // the next stage was last read by slice s + 1 - STAGES, done before the last barrier
             la.store(next);
             lb.store(next + OPERAND);
         }
         tile.finish_slice();
         __syncthreads();
     }
+    tile.drain();
     tile.store(out, m0, n0);
 }
 
