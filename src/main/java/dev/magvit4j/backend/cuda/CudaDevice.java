@@ -52,6 +52,7 @@ public final class CudaDevice {
 
     private final CUcontext context = new CUcontext();
     final CUstream stream = new CUstream();
+    private final long streamAddress;  // the stream's handle as a number, for NativeLaunch
     final CudaAllocator allocator;
     private final Map<String, Module> modules = new HashMap<>();
     private final Map<String, Kernel> kernels = new HashMap<>();
@@ -68,6 +69,7 @@ public final class CudaDevice {
         check(cuDevicePrimaryCtxRetain(context, dev), "cuDevicePrimaryCtxRetain(cuda:" + index + ")");
         bind();
         check(cuStreamCreate(stream, 0), "cuStreamCreate");
+        this.streamAddress = NativeLaunch.supported() ? NativeLaunch.address(stream) : 0;
         byte[] nameBytes = new byte[256];
         check(cuDeviceGetName(nameBytes, nameBytes.length, dev), "cuDeviceGetName");
         int len = 0;
@@ -117,8 +119,8 @@ public final class CudaDevice {
     /** A loaded PTX module and the parameter lists of its kernels. */
     private record Module(CUmodule module, Map<String, KernelSignature> signatures) {}
 
-    /** A kernel and the parameter list its launches are checked against. */
-    private record Kernel(CUfunction function, KernelSignature signature) {}
+    /** A kernel, its handle as a number (for {@link NativeLaunch}), and the parameter list its launches are checked against. */
+    private record Kernel(CUfunction function, long address, KernelSignature signature) {}
 
     /**
      * Whether modules with a Hopper build ({@code kernels/NAME.sm_90a.ptx}: the GEMM tiles of
@@ -129,6 +131,15 @@ public final class CudaDevice {
      */
     public static void useHopperKernels(boolean on) {
         hopperKernels = on;
+    }
+
+    /**
+     * Whether launches call the driver through the FFM API ({@link NativeLaunch}, the default
+     * where it works) or through JCuda ({@code -Dmagvit4j.cuda.jcudaLaunch=true} sets false).
+     * The same kernels either way; the FFM path costs the host a few microseconds less per launch.
+     */
+    public static void useNativeLaunch(boolean on) {
+        NativeLaunch.jcudaOnly = !on;
     }
 
     /** The PTX module that serves MODULE on this GPU: MODULE.sm_90a where it exists and applies, else MODULE. */
@@ -159,7 +170,7 @@ public final class CudaDevice {
         }
         CUfunction f = new CUfunction();
         check(cuModuleGetFunction(f, m.module(), kernel), "cuModuleGetFunction(" + key + ")");
-        k = new Kernel(f, m.signatures().get(kernel));  // the driver found it, so its PTX declares it
+        k = new Kernel(f, NativeLaunch.supported() ? NativeLaunch.address(f) : 0, m.signatures().get(kernel));  // the driver found it, so its PTX declares it
         kernels.put(key, k);
         return k;
     }
@@ -183,11 +194,16 @@ public final class CudaDevice {
         Kernel k = kernel(module, kernel);
         k.signature().check(args);
         bind();
-        Pointer[] params = new Pointer[args.length];
-        for (int i = 0; i < args.length; i++) params[i] = param(args[i], kernel, i);
         lastKernel = module + "/" + kernel;
         CUevent start = recording != null ? recording.begin(stream) : null;
-        int rc = cuLaunchKernel(k.function(), gx, gy, gz, block, 1, 1, sharedBytes, stream, Pointer.to(params), null);
+        int rc;
+        if (NativeLaunch.available()) {
+            rc = NativeLaunch.launch(k.address(), gx, gy, gz, block, sharedBytes, streamAddress, args);
+        } else {
+            Pointer[] params = new Pointer[args.length];
+            for (int i = 0; i < args.length; i++) params[i] = param(args[i], kernel, i);
+            rc = cuLaunchKernel(k.function(), gx, gy, gz, block, 1, 1, sharedBytes, stream, Pointer.to(params), null);
+        }
         if (start != null && rc == CUresult.CUDA_SUCCESS) recording.end(lastKernel, start, stream);
         if (rc != CUresult.CUDA_SUCCESS) {
             throw new CudaError("CUDA error " + CUresult.stringFor(rc) + " launching " + lastKernel + " with grid (" + gx + ", " + gy + ", " + gz + "), block " + block

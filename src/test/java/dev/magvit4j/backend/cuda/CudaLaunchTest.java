@@ -87,6 +87,38 @@ class CudaLaunchTest {
         assertEquals(List.of(1f, 2f, 3f, 4f), List.of(y.toFloatArray()[0], y.toFloatArray()[1], y.toFloatArray()[2], y.toFloatArray()[3]));
     }
 
+    /**
+     * Launches go through the FFM API (NativeLaunch) where it works, which must be so wherever
+     * the driver loads (else a silent fallback would hide a broken path); JCuda's launch gives
+     * the same results.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#gpus")
+    void launchesGoThroughTheFfmApiAndJCudaAlike(Device device) {
+        Devices.use(device);
+        assertTrue(NativeLaunch.supported(), "cuLaunchKernel through the FFM API: " + NativeLaunch.UNAVAILABLE);
+        CudaBackend be = (CudaBackend) Backends.of(device);
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5}, 5).to(device);
+        boolean before = NativeLaunch.jcudaOnly;
+        try {
+            for (boolean jcuda : new boolean[] {false, true}) {
+                NativeLaunch.jcudaOnly = jcuda;
+                Tensor y = Tensor.of(new float[] {10, 20, 30, 40, 50}, 5).to(device);
+                // y's pointer carries a byte offset; x goes as its storage and a Layout struct; two floats, an int.
+                be.axpby(2f, x.slice(0, 0, 4), 0.5f, y.slice(0, 1, 5));
+                assertEquals(List.of(10f, 12f, 19f, 26f, 33f), boxed(y.toFloatArray()), jcuda ? "through JCuda" : "through the FFM API");
+            }
+        } finally {
+            NativeLaunch.jcudaOnly = before;
+        }
+    }
+
+    private static List<Float> boxed(float[] v) {
+        List<Float> out = new java.util.ArrayList<>();
+        for (float f : v) out.add(f);
+        return out;
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.magvit4j.testing.Devices#gpus")
     void aProfileTimesEachKernel(Device device) {
