@@ -735,7 +735,6 @@ static std::string damaged_red_zone(const std::vector<uintptr_t>& reached) {
 struct Function {
     std::string name;
     std::vector<int> param_bytes;
-    std::vector<int> param_align;  // .align N, or the element's size
     int max_threads = 1024;  // .maxntid, from __launch_bounds__
     int max_dynamic_shared = SHARED_DEFAULT;
     const emu::Kernel* kernel = nullptr;
@@ -745,15 +744,6 @@ struct Module {
     std::string target;  // "sm_90a" for architecture-specific PTX, else "" (see register_kernel)
     std::map<std::string, Function> functions;
 };
-
-// Alignment of one PTX parameter declaration (what follows ".param"): a leading ".align N"
-// (" .align 4 .b8 k_param_1[72]": 4), else its element's size (in " .u64 .ptr .align 1 k", the
-// ".align" after ".ptr" is the pointee's).
-static int param_align(const std::string& decl, int bytes, int elements) {
-    size_t first = decl.find_first_not_of(' ');
-    if (first != std::string::npos && decl.compare(first, 7, ".align ") == 0) return atoi(decl.c_str() + first + 7);
-    return elements > 0 ? bytes / elements : bytes;
-}
 
 // Byte size of one PTX parameter declaration such as ".param .u64 .ptr .align 1 k_param_0" or
 // ".param .align 4 .b8 k_param_1[72]".
@@ -788,11 +778,7 @@ static CUresult parse_ptx(const char* text, Module& m) {
         size_t p = 0;
         while ((p = params.find(".param", p)) != std::string::npos) {
             size_t end = params.find(',', p);
-            std::string decl = params.substr(p + 6, end == std::string::npos ? std::string::npos : end - p - 6);
-            int bytes = param_bytes(decl);
-            size_t bracket = decl.find('[');
-            f.param_bytes.push_back(bytes);
-            f.param_align.push_back(param_align(decl, bytes, bracket == std::string::npos ? 1 : atoi(decl.c_str() + bracket + 1)));
+            f.param_bytes.push_back(param_bytes(params.substr(p + 6, end == std::string::npos ? std::string::npos : end - p - 6)));
             p += 6;
         }
         size_t body = ptx.find('{', close);
@@ -1117,33 +1103,7 @@ CUresult cuLaunchKernel(CUfunction function, unsigned int gx, unsigned int gy, u
                               " (raise it with cuFuncSetAttribute)",
                       CUDA_ERROR_INVALID_VALUE);
     }
-    // Parameters in one buffer (CU_LAUNCH_PARAM_BUFFER_POINTER / _SIZE): each at the next offset
-    // aligned for it, as the kernel's PTX lays them out; copied now, as the driver copies them.
-    std::vector<unsigned char> packed;
-    std::vector<void*> unpacked;
-    if (extra) {
-        if (params) return refuse("both kernelParams and extra given", CUDA_ERROR_INVALID_VALUE);
-        const unsigned char* buffer = nullptr;
-        size_t size = 0;
-        bool sized = false;
-        for (int i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
-            if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) buffer = (const unsigned char*) extra[i + 1];
-            else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE) size = *(const size_t*) extra[i + 1], sized = true;
-            else return refuse("an unknown key in extra", CUDA_ERROR_INVALID_VALUE);
-        }
-        if (!buffer || !sized) return refuse("extra without both CU_LAUNCH_PARAM_BUFFER_POINTER and CU_LAUNCH_PARAM_BUFFER_SIZE", CUDA_ERROR_INVALID_VALUE);
-        std::vector<size_t> offsets;
-        size_t at = 0;
-        for (size_t i = 0; i < f->param_bytes.size(); i++) {
-            at = (at + f->param_align[i] - 1) / f->param_align[i] * f->param_align[i];
-            offsets.push_back(at);
-            at += f->param_bytes[i];
-        }
-        if (size < at) return refuse("a parameter buffer of " + std::to_string(size) + " bytes, but the parameters take " + std::to_string(at), CUDA_ERROR_INVALID_VALUE);
-        packed.assign(buffer, buffer + at);
-        for (size_t o : offsets) unpacked.push_back(packed.data() + o);
-        params = unpacked.data();
-    }
+    if (extra) return refuse("parameters through `extra` are not emulated", CUDA_ERROR_NOT_SUPPORTED);
     const emu::Kernel* k = f->kernel;
     if (!k->sizes.empty() && !params) return refuse("no kernelParams", CUDA_ERROR_INVALID_VALUE);
     std::vector<uintptr_t> reached;
