@@ -7,7 +7,8 @@ workloads, names and shapes (dev.magvit4j.bench.Workloads) in PyTorch on the sam
 
 --only takes workload names and the groups of `./magvit4j bench`: hot (the hot paths, the
 default), tokenizer, ar, everything (hot, tokenizer, ar), bandwidth (each memory-bound kernel on
-128 MiB tensors), precision (sgemm_4096 in float32, tf32 and bf16). One JSON object per workload per
+128 MiB tensors), precision (sgemm_4096 in float32, tf32 and bf16), launch (one op on 4 floats:
+the cost of a launch). One JSON object per workload per
 line goes to stdout, progress to stderr; benchmarks/gpu_compare.py sets them beside magvit4j's.
 
 Timing (peer_common.time_synced, as magvit4j's Timing.Clock on a GPU): warm-up of at least 3
@@ -57,7 +58,8 @@ AR = ["arB_sample_b1", "arB_sample_b8", "ar_train_small"]
 BANDWIDTH = ["bw_copy", "bw_exp", "bw_add", "bw_affine", "bw_sum_rows", "bw_softmax", "bw_rmsnorm",
              "bw_groupnorm", "bw_swiglu", "bw_depth_to_space", "bw_rope", "bw_adam", "bw_embedding"]
 PRECISION = ["sgemm_4096_float32", "sgemm_4096_tf32", "sgemm_4096_bf16"]
-GROUPS = {"hot": HOT, "tokenizer": TOKENIZER, "ar": AR, "bandwidth": BANDWIDTH, "precision": PRECISION,
+LAUNCH = ["launch_axpby"]
+GROUPS = {"hot": HOT, "tokenizer": TOKENIZER, "ar": AR, "bandwidth": BANDWIDTH, "precision": PRECISION, "launch": LAUNCH,
           "everything": HOT + TOKENIZER + AR}
 BATCH_S = 2e-3  # timed batches last about this long on a GPU (one synchronize each)
 
@@ -138,6 +140,16 @@ def lfq_entropy(torch, dev, tokens):
         del z, fn
         free_memory(torch)
         t //= 2
+
+
+# --------------------------------------------------------------------------------------------
+# One launch (Workloads.launch()): y += 0.5 x on 4 floats, one kernel, so the time per run is
+# what an op costs (PyTorch's dispatch and the launch, or the GPU's time per kernel)
+# --------------------------------------------------------------------------------------------
+
+def launch(torch, name, dev):
+    x, y = torch.tensor([1.0, 2, 3, 4], device=dev), torch.tensor([4.0, 3, 2, 1], device=dev)
+    return Workload(lambda: y.add_(x, alpha=0.5), nbytes=48)
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,6 +344,8 @@ def measure(torch, name, dev, args):
     with torch.no_grad():  # the builders' checks too (the fns that need gradients enable them)
         if name in BANDWIDTH:
             w = bandwidth(torch, name, dev, args.tiny)
+        elif name in LAUNCH:
+            w = launch(torch, name, dev)
         elif name in HOT or name in PRECISION:
             w = hot_path(torch, name, dev, args.tiny)
         else:
@@ -382,11 +396,11 @@ def main():
         n = n.strip()
         if n in GROUPS:
             names += GROUPS[n]
-        elif n in HOT + TOKENIZER + AR + BANDWIDTH + PRECISION:
+        elif n in HOT + TOKENIZER + AR + BANDWIDTH + PRECISION + LAUNCH:
             names.append(n)
         else:
             raise SystemExit("unknown workload or group %r; known: %s and the groups %s"
-                             % (n, ", ".join(HOT + TOKENIZER + AR + BANDWIDTH + PRECISION), ", ".join(GROUPS)))
+                             % (n, ", ".join(HOT + TOKENIZER + AR + BANDWIDTH + PRECISION + LAUNCH), ", ".join(GROUPS)))
     if args.reference:
         args.reference = os.path.abspath(args.reference)
 

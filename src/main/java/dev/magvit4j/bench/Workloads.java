@@ -60,7 +60,7 @@ public final class Workloads {
         return out;
     }
 
-    /** A group of workloads by name (hot, tokenizer, ar, bandwidth, precision, everything), or null. */
+    /** A group of workloads by name (hot, tokenizer, ar, bandwidth, precision, launch, everything), or null. */
     public static List<Workload> group(String name) {
         return switch (name) {
             case "hot" -> all();
@@ -68,6 +68,7 @@ public final class Workloads {
             case "ar" -> ar();
             case "bandwidth" -> bandwidth();
             case "precision" -> precision();
+            case "launch" -> launch();
             case "everything" -> everything();
             default -> null;
         };
@@ -88,9 +89,10 @@ public final class Workloads {
         List<Workload> known = new ArrayList<>(everything());
         known.addAll(bandwidth());
         known.addAll(precision());
+        known.addAll(launch());
         for (Workload w : known) if (w.name().equals(name)) return w;
         throw new IllegalArgumentException("no workload named '" + name + "'; known: " + known.stream().map(Workload::name).toList()
-                + " and the groups hot, tokenizer, ar, bandwidth, precision, everything");
+                + " and the groups hot, tokenizer, ar, bandwidth, precision, launch, everything");
     }
 
     /**
@@ -339,6 +341,36 @@ public final class Workloads {
                 } finally {
                     CudaMatmul.setPrecision(before);
                     CudaDevice.useHopperKernels(true);
+                }
+            };
+        });
+    }
+
+    // ------------------------------------------------------------------ launches
+
+    /** The cost of one kernel launch on a GPU, through the FFM API and through JCuda (CUDA only). */
+    public static List<Workload> launch() {
+        return List.of(launch(true), launch(false));
+    }
+
+    /**
+     * launch_axpby[_jcuda]: one launch of an axpby on 4 floats, so the time per run is what a
+     * launch costs: the host's side or the GPU's per-kernel time, whichever is longer. _jcuda:
+     * through JCuda instead of the FFM API ({@link CudaDevice#useNativeLaunch}).
+     */
+    public static Workload launch(boolean nativeLaunch) {
+        String name = "launch_axpby" + (nativeLaunch ? "" : "_jcuda");
+        String what = "one kernel launch (axpby of 4 floats) through " + (nativeLaunch ? "the FFM API" : "JCuda") + " (GPU)";
+        return new Workload(name, what, Bound.MEMORY, 48, d -> {
+            if (d.isCpu()) throw new IllegalArgumentException(name + " times a GPU kernel launch: run it with --device cuda");
+            Backend be = Backends.of(d);
+            Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 4).to(d), y = Tensor.of(new float[] {4, 3, 2, 1}, 4).to(d);
+            return () -> {
+                CudaDevice.useNativeLaunch(nativeLaunch);
+                try {
+                    be.axpby(0.5f, x, 1f, y);
+                } finally {
+                    CudaDevice.useNativeLaunch(true);
                 }
             };
         });
