@@ -45,8 +45,12 @@ final class NativeLaunch {
         VarHandle pointer = null, offset = null;
         String why = null;
         try {
+            // The driver JCuda uses: the library given by -Dmagvit4j.cuda.driver (resolved as Cuda
+            // resolves it), else the system's, by the name the loader already knows it by.
             String driver = System.getProperty("magvit4j.cuda.driver", "");
-            SymbolLookup lib = SymbolLookup.libraryLookup(driver.isEmpty() ? "libcuda.so.1" : driver, Arena.global());
+            String name = !driver.isEmpty() ? java.nio.file.Path.of(driver).toAbsolutePath().toString()
+                    : System.getProperty("os.name", "").startsWith("Windows") ? "nvcuda.dll" : "libcuda.so.1";
+            SymbolLookup lib = SymbolLookup.libraryLookup(name, Arena.global());
             MemorySegment symbol = lib.find("cuLaunchKernel").orElseThrow(() -> new IllegalStateException("no cuLaunchKernel in the driver"));
             // CUresult cuLaunchKernel(CUfunction, gx, gy, gz, bx, by, bz, sharedMem, CUstream, void** params, void** extra)
             launch = Linker.nativeLinker().downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
