@@ -46,6 +46,94 @@ MATMUL_KERNELS(f32, PREC_FLOAT32)
 MATMUL_KERNELS(tf32, PREC_TF32)
 MATMUL_KERNELS(bf16, PREC_BF16)
 
+// Skinny products (a Linear's weight times a few rows, as in sampling): c[m, n] = Σ_k a[m, k]
+// w[n, k] (+ bias[n]) for M <= SKINNY_M, a row-major with rows lda apart, w row-major [N, K] with
+// rows ldw apart (B = wᵀ). Memory-bound on w, which is read once: block j owns the SKINNY_N
+// columns from SKINNY_N j, its 8 warps stride over k in float4s (where every row is 16-byte
+// aligned and K a multiple of 4, else in floats) and meet in shared memory, summed in warp order;
+// a's few rows come through L1. Inputs are rounded as the tensor cores round them (tf32, bf16), so every
+// precision gives what its GEMM gives, up to the order of the sums. CPU: CpuMatmul.
+constexpr int SKINNY_M = 16, SKINNY_N = 4, SKINNY_WARPS = 8;
+
+template <int P>
+__device__ __forceinline__ float skinny_round(float v) {
+    if constexpr (P == PREC_TF32) return __uint_as_float(to_tf32(v) & ~0x1fffu);
+    else if constexpr (P == PREC_BF16) return __uint_as_float(pack_bf16(v, 0.f) << 16);
+    else return v;
+}
+
+template <int P>
+__device__ void skinny(float* c, const float* a, int lda, const float* w, int ldw, const float* bias, int M, int N, int K) {
+    __shared__ float partial[SKINNY_WARPS][SKINNY_M][SKINNY_N];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, n0 = blockIdx.x * SKINNY_N;
+    float acc[SKINNY_M][SKINNY_N];
+#pragma unroll
+    for (int m = 0; m < SKINNY_M; m++)
+#pragma unroll
+        for (int j = 0; j < SKINNY_N; j++) acc[m][j] = 0.f;
+    bool vec = K % 4 == 0 && lda % 4 == 0 && ldw % 4 == 0 && ((uintptr_t) a & 15) == 0 && ((uintptr_t) w & 15) == 0;
+    if (vec) {
+        for (int k = (warp * 32 + lane) * 4; k < K; k += SKINNY_WARPS * 32 * 4) {
+            float4 wv[SKINNY_N];
+#pragma unroll
+            for (int j = 0; j < SKINNY_N; j++) wv[j] = n0 + j < N ? *(const float4*) (w + (long long) (n0 + j) * ldw + k) : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+            for (int m = 0; m < SKINNY_M; m++) {
+                if (m < M) {
+                    float4 av = *(const float4*) (a + (long long) m * lda + k);
+#pragma unroll
+                    for (int j = 0; j < SKINNY_N; j++) {
+                        acc[m][j] = fmaf(skinny_round<P>(av.x), skinny_round<P>(wv[j].x), acc[m][j]);
+                        acc[m][j] = fmaf(skinny_round<P>(av.y), skinny_round<P>(wv[j].y), acc[m][j]);
+                        acc[m][j] = fmaf(skinny_round<P>(av.z), skinny_round<P>(wv[j].z), acc[m][j]);
+                        acc[m][j] = fmaf(skinny_round<P>(av.w), skinny_round<P>(wv[j].w), acc[m][j]);
+                    }
+                }
+            }
+        }
+    } else {
+        for (int k = warp * 32 + lane; k < K; k += SKINNY_WARPS * 32) {
+            float wv[SKINNY_N];
+#pragma unroll
+            for (int j = 0; j < SKINNY_N; j++) wv[j] = n0 + j < N ? skinny_round<P>(w[(long long) (n0 + j) * ldw + k]) : 0.f;
+#pragma unroll
+            for (int m = 0; m < SKINNY_M; m++) {
+                if (m < M) {
+                    float av = skinny_round<P>(a[(long long) m * lda + k]);
+#pragma unroll
+                    for (int j = 0; j < SKINNY_N; j++) acc[m][j] = fmaf(av, wv[j], acc[m][j]);
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int m = 0; m < SKINNY_M; m++) {
+#pragma unroll
+        for (int j = 0; j < SKINNY_N; j++) {
+            float v = warp_sum(acc[m][j]);
+            if (lane == 0) partial[warp][m][j] = v;
+        }
+    }
+    __syncthreads();
+    if (threadIdx.x < SKINNY_M * SKINNY_N) {
+        int m = threadIdx.x / SKINNY_N, j = threadIdx.x % SKINNY_N, n = n0 + j;
+        if (m < M && n < N) {
+            float s = 0.f;
+            for (int q = 0; q < SKINNY_WARPS; q++) s += partial[q][m][j];
+            c[(long long) m * N + n] = bias ? s + bias[n] : s;
+        }
+    }
+}
+
+#define SKINNY_KERNEL(prec, P)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(SKINNY_WARPS * 32) matmul_skinny_##prec(                          \
+        float* c, const float* a, int lda, const float* w, int ldw, const float* bias, int M, int N, int K) {       \
+        skinny<P>(c, a, lda, w, ldw, bias, M, N, K);                                                              \
+    }
+SKINNY_KERNEL(f32, PREC_FLOAT32)
+SKINNY_KERNEL(tf32, PREC_TF32)
+SKINNY_KERNEL(bf16, PREC_BF16)
+
 // out[i] = sum over z of part[z stride + i] (+ bias[i % n]) for i < count: the K splits of a
 // matmul or of a convolution's weight gradient, added in split order (deterministic).
 extern "C" __global__ void splitk_reduce(float* out, const float* part, const float* bias, int splits,

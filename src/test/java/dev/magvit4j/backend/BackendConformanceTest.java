@@ -264,6 +264,14 @@ class BackendConformanceTest {
             same(what + " + bias", be -> out(be.matmul(on(be, a), on(be, b), on(be, bias))));
             same(what + " transposed views", be -> out(be.matmul(strided(be, a), strided(be, b), null)));
         }
+        // A few rows times a Linear's weight (the skinny kernel): k a multiple of 4 or not, rows
+        // that are not 16-byte aligned, columns not a multiple of 4.
+        for (int[] s : new int[][] {{2, 256, 130}, {16, 33, 5}, {1, 260, 1}, {7, 1024, 64}}) {
+            Tensor x = randn(s[0], s[1]), wide = randn(s[0], s[1] + 1), w = randn(s[2], s[1]), bias = randn(s[2]);
+            String what = "skinny " + java.util.Arrays.toString(s);
+            same(what, be -> out(be.matmul(on(be, x), on(be, w).mT(), on(be, bias))));
+            same(what + ", rows k + 1 apart", be -> out(be.matmul(on(be, wide).slice(1, 1, 1 + s[1]), on(be, w).mT(), null)));
+        }
         Tensor a = randn(2, 3, 20, 12), b = randn(12, 7), c = randn(2, 1, 20, 12), d = randn(3, 12, 7);
         same("batched, b broadcast", be -> out(be.matmul(on(be, a), on(be, b), null)));
         same("batched, both broadcast", be -> out(be.matmul(on(be, c), on(be, d), null)));

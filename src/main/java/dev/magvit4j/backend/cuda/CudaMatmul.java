@@ -12,7 +12,8 @@ import static dev.magvit4j.backend.cuda.CudaTensors.*;
 
 /**
  * Batched matrix multiply with broadcast batch dims. Kernels: kernels/matmul.cu on the tile
- * machinery of kernels/gemm.cuh; in FLOAT32, cuBLAS instead where it loads ({@link CudaBlas}).
+ * machinery of kernels/gemm.cuh, and its skinny kernel for a few rows times a Linear's weight
+ * (sampling); in FLOAT32, cuBLAS instead where it loads ({@link CudaBlas}).
  * CPU: CpuMatmul. Operands whose last two dims are row-major or transposed are read in place.
  */
 public final class CudaMatmul {
@@ -60,6 +61,8 @@ public final class CudaMatmul {
     private static final int MAX_GRID_Y = 65535;
     /** The least k a split gets. */
     private static final int MIN_SPLIT_K = 256;
+    /** matmul.cu's skinny products: at most SKINNY_M rows, SKINNY_N columns per block of SKINNY_THREADS. */
+    private static final int SKINNY_M = 16, SKINNY_N = 4, SKINNY_THREADS = 256;
 
     static Tensor matmul(CudaBackend be, Tensor a, Tensor b, Tensor bias) {
         int[] as = a.shapeRef(), bs = b.shapeRef();
@@ -84,6 +87,13 @@ public final class CudaMatmul {
         int[] aBatch = layout(batch, batchStrides(a, batch), 0), bBatch = layout(batch, batchStrides(b, batch), 0);
         int count = Shape.numel(batch);
         if (precision == Precision.FLOAT32 && CudaBlas.matmul(be, out, a, b, bias, m, n, k, aRs, aCs, bRs, bCs, aBatch, bBatch, count)) return out;
+        if (count == 1 && m <= SKINNY_M && aCs == 1 && bRs == 1) {
+            // A few rows times a Linear's weight (B = Wᵀ, k contiguous in both): memory-bound on
+            // B, which a 128 x 128 tile would read with m/128 of its arithmetic in use.
+            be.device.launch("matmul", "matmul_skinny_" + precision.suffix, ceilDiv(n, SKINNY_N), 1, 1, SKINNY_THREADS, 0,
+                    ptr(out), ptr(a), aRs, ptr(b), bCs, ptrOrNull(bias), m, n, k);
+            return out;
+        }
 
         // Kernel matmul_<precision>_<A major><B major>: A "k" when k is its contiguous direction, else
         // "m"; B "k" when k is (a transposed view such as Wᵀ), else "n".
