@@ -47,7 +47,7 @@ MATMUL_KERNELS(tf32, PREC_TF32)
 MATMUL_KERNELS(bf16, PREC_BF16)
 
 // Skinny products (a Linear's weight times a few rows, as in sampling): c[m, n] = Σ_k a[m, k]
-// w[n, k] (+ bias[n]) for M <= SKINNY_M, a row-major with rows lda apart, w row-major [N, K] with
+// w[n, k] (+ bias[n]) for M <= SKINNY_M rows, a row-major with rows lda apart, w row-major [N, K] with
 // rows ldw apart (B = wᵀ). Memory-bound on w, which is read once: block j owns the SKINNY_N
 // columns from SKINNY_N j, its 8 warps stride over k in float4s (where every row is 16-byte
 // aligned and K a multiple of 4, else in floats) and meet in shared memory, summed in warp order;
@@ -62,7 +62,7 @@ __device__ __forceinline__ float skinny_round(float v) {
     else return v;
 }
 
-template <int P>
+template <int P, int SKINNY_M>
 __device__ void skinny(float* c, const float* a, int lda, const float* w, int ldw, const float* bias, int M, int N, int K) {
     __shared__ float partial[SKINNY_WARPS][SKINNY_M][SKINNY_N];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, n0 = blockIdx.x * SKINNY_N;
@@ -125,14 +125,16 @@ __device__ void skinny(float* c, const float* a, int lda, const float* w, int ld
     }
 }
 
-#define SKINNY_KERNEL(prec, P)                                                                                   \
-    extern "C" __global__ void __launch_bounds__(SKINNY_WARPS * 32) matmul_skinny_##prec(                          \
+// matmul_skinny<rows>_<precision>: rows 4 or 16, the most rows it takes.
+#define SKINNY_KERNEL(prec, P, ROWS)                                                                             \
+    extern "C" __global__ void __launch_bounds__(SKINNY_WARPS * 32) matmul_skinny##ROWS##_##prec(                  \
         float* c, const float* a, int lda, const float* w, int ldw, const float* bias, int M, int N, int K) {       \
-        skinny<P>(c, a, lda, w, ldw, bias, M, N, K);                                                              \
+        skinny<P, ROWS>(c, a, lda, w, ldw, bias, M, N, K);                                                        \
     }
-SKINNY_KERNEL(f32, PREC_FLOAT32)
-SKINNY_KERNEL(tf32, PREC_TF32)
-SKINNY_KERNEL(bf16, PREC_BF16)
+#define SKINNY_KERNELS(prec, P) SKINNY_KERNEL(prec, P, 4) SKINNY_KERNEL(prec, P, 16)
+SKINNY_KERNELS(f32, PREC_FLOAT32)
+SKINNY_KERNELS(tf32, PREC_TF32)
+SKINNY_KERNELS(bf16, PREC_BF16)
 
 // out[i] = sum over z of part[z stride + i] (+ bias[i % n]) for i < count: the K splits of a
 // matmul or of a convolution's weight gradient, added in split order (deterministic).

@@ -61,7 +61,7 @@ public final class CudaMatmul {
     private static final int MAX_GRID_Y = 65535;
     /** The least k a split gets. */
     private static final int MIN_SPLIT_K = 256;
-    /** matmul.cu's skinny products: at most SKINNY_M rows, SKINNY_N columns per block of SKINNY_THREADS. */
+    /** matmul.cu's skinny products: builds for at most 4 and SKINNY_M rows, SKINNY_N columns per block of SKINNY_THREADS. */
     private static final int SKINNY_M = 16, SKINNY_N = 4, SKINNY_THREADS = 256;
 
     static Tensor matmul(CudaBackend be, Tensor a, Tensor b, Tensor bias) {
@@ -90,7 +90,7 @@ public final class CudaMatmul {
         if (count == 1 && m <= SKINNY_M && aCs == 1 && bRs == 1) {
             // A few rows times a Linear's weight (B = Wᵀ, k contiguous in both): memory-bound on
             // B, which a 128 x 128 tile would read with m/128 of its arithmetic in use.
-            be.device.launch("matmul", "matmul_skinny_" + precision.suffix, ceilDiv(n, SKINNY_N), 1, 1, SKINNY_THREADS, 0,
+            be.device.launch("matmul", "matmul_skinny" + (m <= 4 ? 4 : SKINNY_M) + "_" + precision.suffix, ceilDiv(n, SKINNY_N), 1, 1, SKINNY_THREADS, 0,
                     ptr(out), ptr(a), aRs, ptr(b), bCs, ptrOrNull(bias), m, n, k);
             return out;
         }
