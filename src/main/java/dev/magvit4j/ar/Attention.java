@@ -36,10 +36,11 @@ public final class Attention extends Module {
      */
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, KVCache cache) {
         int r = x.size(0), t = x.size(1), hd = dim / heads;
-        List<Tensor> qkv = Views.split(wqkv.forward(x), 2, dim, dim, dim);
-        Tensor q = Rope.apply(qkv.get(0).view(r, t, heads, hd).transpose(1, 2), cos, sin);
-        Tensor k = Rope.apply(qkv.get(1).view(r, t, heads, hd).transpose(1, 2), cos, sin);
-        Tensor v = qkv.get(2).view(r, t, heads, hd).transpose(1, 2);
+        List<Tensor> qkv = Views.split(wqkv.forward(x), 2, 2 * dim, dim);
+        // q and k rotated together, as 2·heads heads (the rotation depends on the position only).
+        Tensor qk = Rope.apply(qkv.get(0).view(r, t, 2 * heads, hd).transpose(1, 2), cos, sin);
+        Tensor q = qk.slice(1, 0, heads), k = qk.slice(1, heads, 2 * heads);
+        Tensor v = qkv.get(1).view(r, t, heads, hd).transpose(1, 2);
         if (cache != null) {
             Tensor[] kv = cache.append(k, v);
             k = kv[0];
