@@ -216,19 +216,26 @@ struct ImageOut {
     }
 };
 
-// Grids: x = output tiles (tile_origin over the M x N below), 256 threads, static shared memory.
+// Grids: x = output tiles (tile_origin over the M x N below), 256 threads, static shared memory;
+// z = K split, as in matmul.cu: split z sums k in [z k_split, (z+1) k_split) into its own copy of
+// the output at z split_stride (the caller adds them up, and the bias, with splitk_reduce), so a
+// convolution with few output tiles (large channels on a small image) still fills the GPU.
 template <int P>
-__device__ void conv_forward(float* y, const float* x, const float* w, const float* bias, const ConvGeom& g) {
+__device__ void conv_forward(float* y, const float* x, const float* w, const float* bias, const ConvGeom& g, int k_split, long long split_stride) {
     int M = g.o, N = g.batch * g.oh * g.ow, K = g.c * g.kh * g.kw, m0, n0;
     tile_origin(M, N, m0, n0);
-    gemm_tile<P>(StridedSrc<true>{w, M, K, K, 1}, Patches(x, g), ImageOut(y, bias, M, N, g.oh * g.ow), m0, n0, 0, K);
+    int k_begin = blockIdx.z * k_split;
+    gemm_tile<P>(StridedSrc<true>{w, M, K, K, 1}, Patches(x, g), ImageOut(y + blockIdx.z * split_stride, bias, M, N, g.oh * g.ow), m0, n0,
+                 k_begin, min(K, k_begin + k_split));
 }
 
 template <int P>
-__device__ void conv_backward_input(float* dx, const float* dy, const float* w, const ConvGeom& g) {
+__device__ void conv_backward_input(float* dx, const float* dy, const float* w, const ConvGeom& g, int k_split, long long split_stride) {
     int M = g.c, N = g.batch * g.h * g.w, K = g.o * g.kh * g.kw, m0, n0;
     tile_origin(M, N, m0, n0);
-    gemm_tile<P>(WeightsT(w, g), GradPatches(dy, g), ImageOut(dx, nullptr, M, N, g.h * g.w), m0, n0, 0, K);
+    int k_begin = blockIdx.z * k_split;
+    gemm_tile<P>(WeightsT(w, g), GradPatches(dy, g), ImageOut(dx + blockIdx.z * split_stride, nullptr, M, N, g.h * g.w), m0, n0, k_begin,
+                 min(K, k_begin + k_split));
 }
 
 // z = K split (as in matmul.cu): split z sums k in [z k_split, (z+1) k_split) into out + z split_stride.
@@ -243,12 +250,14 @@ __device__ void conv_backward_weight(float* out, const float* dy, const float* x
 
 #define CONV_KERNELS(prec, P)                                                                                    \
     extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS<P>)                                                       \
-        conv_forward_##prec(float* y, const float* x, const float* w, const float* bias, ConvGeom g) {          \
-        conv_forward<P>(y, x, w, bias, g);                                                                       \
+        conv_forward_##prec(float* y, const float* x, const float* w, const float* bias, ConvGeom g, int k_split,  \
+                            long long split_stride) {                                                            \
+        conv_forward<P>(y, x, w, bias, g, k_split, split_stride);                                                \
     }                                                                                                            \
     extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS<P>)                                                       \
-        conv_backward_input_##prec(float* dx, const float* dy, const float* w, ConvGeom g) {                    \
-        conv_backward_input<P>(dx, dy, w, g);                                                                    \
+        conv_backward_input_##prec(float* dx, const float* dy, const float* w, ConvGeom g, int k_split,           \
+                                   long long split_stride) {                                                     \
+        conv_backward_input<P>(dx, dy, w, g, k_split, split_stride);                                             \
     }                                                                                                            \
     extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS<P>) conv_backward_weight_##prec(                          \
         float* out, const float* dy, const float* x, ConvGeom g, int k_split, long long split_stride) {         \

@@ -136,13 +136,14 @@ SKINNY_KERNELS(f32, PREC_FLOAT32)
 SKINNY_KERNELS(tf32, PREC_TF32)
 SKINNY_KERNELS(bf16, PREC_BF16)
 
-// out[i] = sum over z of part[z stride + i] (+ bias[i % n]) for i < count: the K splits of a
-// matmul or of a convolution's weight gradient, added in split order (deterministic).
+// out[i] = sum over z of part[z stride + i] (+ bias[i / bias_div % n]) for i < count: the K
+// splits of a matmul (bias per column: bias_div 1) or of a convolution (bias per channel of
+// NCHW: bias_div = the pixels of a plane), added in split order (deterministic).
 extern "C" __global__ void splitk_reduce(float* out, const float* part, const float* bias, int splits,
-                                         long long stride, int count, int n) {
+                                         long long stride, int count, int n, int bias_div) {
     FOR_EACH(i, count) {
         float s = part[i];
         for (int z = 1; z < splits; z++) s += part[z * stride + i];
-        out[i] = bias ? s + bias[i % n] : s;
+        out[i] = bias ? s + bias[i / bias_div % n] : s;
     }
 }

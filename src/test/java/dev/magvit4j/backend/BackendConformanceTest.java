@@ -282,8 +282,10 @@ class BackendConformanceTest {
     void convolutionsAndTheirGradients(Device device) {
         use(device);
         // {B, C, H, W, O, kernel, stride, pad}
+        // The last two have few output tiles over a long k: forward and input gradient split k.
         int[][] configs = {{2, 3, 9, 7, 5, 3, 1, 1}, {1, 8, 16, 16, 16, 3, 2, 1}, {2, 4, 8, 8, 6, 1, 1, 0},
-                {1, 3, 5, 6, 4, 4, 2, 1}, {1, 64, 32, 32, 64, 3, 1, 1}, {3, 5, 11, 13, 7, 3, 1, 0}};
+                {1, 3, 5, 6, 4, 4, 2, 1}, {1, 64, 32, 32, 64, 3, 1, 1}, {3, 5, 11, 13, 7, 3, 1, 0},
+                {1, 64, 4, 4, 64, 3, 1, 1}, {1, 256, 8, 8, 256, 3, 1, 1}};
         for (int[] c : configs) {
             Tensor x = randn(c[0], c[1], c[2], c[3]), w = randn(c[4], c[1], c[5], c[5]).mul(0.2f), bias = randn(c[4]);
             int s = c[6], p = c[7];
@@ -323,7 +325,7 @@ class BackendConformanceTest {
                     compare(what + " A transposed", TOL, out(want), out(gpu.matmul(strided(gpu, a), on(gpu, b), null)));
                     compare(what + " B transposed", TOL, out(want), out(gpu.matmul(on(gpu, a), strided(gpu, b), null)));
                 }
-                for (int[] c : new int[][] {{2, 3, 9, 7, 5, 3, 1, 1}, {1, 16, 12, 12, 24, 3, 2, 1}, {2, 8, 8, 8, 6, 1, 1, 0}}) {
+                for (int[] c : new int[][] {{2, 3, 9, 7, 5, 3, 1, 1}, {1, 16, 12, 12, 24, 3, 2, 1}, {2, 8, 8, 8, 6, 1, 1, 0}, {1, 64, 4, 4, 64, 3, 1, 1}}) {
                     Tensor x = randn(c[0], c[1], c[2], c[3]), w = randn(c[4], c[1], c[5], c[5]).mul(0.2f), bias = randn(c[4]);
                     int s = c[6], p = c[7];
                     Tensor dy = randn(c[0], c[4], (c[2] + 2 * p - c[5]) / s + 1, (c[3] + 2 * p - c[5]) / s + 1);

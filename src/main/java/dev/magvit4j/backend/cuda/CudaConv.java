@@ -16,7 +16,9 @@ import static dev.magvit4j.backend.cuda.CudaTensors.*;
  * </pre>
  *
  * with CK = C·kh·kw and OK = O·kh·kw. The patches are gathered by the GEMM as it loads its tiles,
- * never built in memory. Kernels: kernels/conv.cu. CPU: CpuConv.
+ * never built in memory. Each of the three splits k across blocks when its output tiles alone
+ * would leave multiprocessors idle (the weight gradient's few outputs over every pixel; many
+ * channels on a small image), then adds the splits up. Kernels: kernels/conv.cu. CPU: CpuConv.
  */
 final class CudaConv {
 
@@ -56,8 +58,11 @@ final class CudaConv {
         bias = bias == null ? null : floats(bias, "bias");
         Tensor y = be.empty(DType.FLOAT32, g.batch, g.o, g.oh, g.ow);
         if (y.numel() == 0) return y;
-        be.device.launch("conv", "conv_forward_" + CudaMatmul.precision().suffix, tiles(g.o, y.numel() / g.o), 1, 1, CudaMatmul.GEMM_THREADS, 0,
-                ptr(y), ptr(x), ptr(weight), ptrOrNull(bias), g.struct());
+        int k = g.c * g.kh * g.kw, tiles = tiles(g.o, y.numel() / g.o);
+        Split s = split(be, tiles, k, y);
+        be.device.launch("conv", "conv_forward_" + CudaMatmul.precision().suffix, tiles, 1, s.splits, CudaMatmul.GEMM_THREADS, 0,
+                ptr(s.target), ptr(x), ptr(weight), ptrOrNull(s.splits == 1 ? bias : null), g.struct(), s.kSplit, (long) y.numel());
+        if (s.splits > 1) CudaMatmul.reduceSplits(be, s.target, s.splits, y, bias, g.o, g.oh * g.ow);
         return y;
     }
 
@@ -68,8 +73,11 @@ final class CudaConv {
         weight = floats(weight, "weight");
         Tensor dx = be.empty(DType.FLOAT32, inputShape);
         if (dx.numel() == 0) return dx;
-        be.device.launch("conv", "conv_backward_input_" + CudaMatmul.precision().suffix, tiles(g.c, dx.numel() / g.c), 1, 1, CudaMatmul.GEMM_THREADS, 0,
-                ptr(dx), ptr(dy), ptr(weight), g.struct());
+        int k = g.o * g.kh * g.kw, tiles = tiles(g.c, dx.numel() / g.c);
+        Split s = split(be, tiles, k, dx);
+        be.device.launch("conv", "conv_backward_input_" + CudaMatmul.precision().suffix, tiles, 1, s.splits, CudaMatmul.GEMM_THREADS, 0,
+                ptr(s.target), ptr(dy), ptr(weight), g.struct(), s.kSplit, (long) dx.numel());
+        if (s.splits > 1) CudaMatmul.reduceSplits(be, s.target, s.splits, dx, null, 1);
         return dx;
     }
 
@@ -82,12 +90,19 @@ final class CudaConv {
         if (dw.numel() == 0) return dw;
         // Few outputs over a long k (every pixel of the batch): split k across blocks, then add up.
         int ck = dw.numel() / g.o, k = g.batch * g.oh * g.ow, tiles = tiles(g.o, ck);
-        int kSplit = CudaMatmul.kPerSplit(be, tiles, k), splits = Math.max(1, ceilDiv(k, kSplit));
-        Tensor target = splits == 1 ? dw : be.empty(DType.FLOAT32, splits * dw.numel());
-        be.device.launch("conv", "conv_backward_weight_" + CudaMatmul.precision().suffix, tiles, 1, splits, CudaMatmul.GEMM_THREADS, 0,
-                ptr(target), ptr(dy), ptr(x), g.struct(), kSplit, (long) dw.numel());
-        if (splits > 1) CudaMatmul.reduceSplits(be, target, splits, dw, null, 1);
+        Split s = split(be, tiles, k, dw);
+        be.device.launch("conv", "conv_backward_weight_" + CudaMatmul.precision().suffix, tiles, 1, s.splits, CudaMatmul.GEMM_THREADS, 0,
+                ptr(s.target), ptr(dy), ptr(x), g.struct(), s.kSplit, (long) dw.numel());
+        if (s.splits > 1) CudaMatmul.reduceSplits(be, s.target, s.splits, dw, null, 1);
         return dw;
+    }
+
+    /** How a GEMM's k is split (CudaMatmul.kPerSplit) and where the splits go: out itself, or a buffer of one copy of out per split. */
+    private record Split(int kSplit, int splits, Tensor target) {}
+
+    private static Split split(CudaBackend be, int tiles, int k, Tensor out) {
+        int kSplit = CudaMatmul.kPerSplit(be, tiles, k), splits = Math.max(1, ceilDiv(k, kSplit));
+        return new Split(kSplit, splits, splits == 1 ? out : be.empty(DType.FLOAT32, splits * out.numel()));
     }
 
     /** Output tiles of an m x n product. */

@@ -123,9 +123,14 @@ public final class CudaMatmul {
 
     /** out = the sum of the splits' partial products parts [splits, out.numel()] (+ bias[n] per row of n). */
     static void reduceSplits(CudaBackend be, Tensor parts, int splits, Tensor out, Tensor bias, int n) {
+        reduceSplits(be, parts, splits, out, bias, n, 1);
+    }
+
+    /** The same with bias[(i / biasDiv) % n] added to element i (a convolution's NCHW output: biasDiv = H·W). */
+    static void reduceSplits(CudaBackend be, Tensor parts, int splits, Tensor out, Tensor bias, int n, int biasDiv) {
         int count = out.numel();
         be.device.launch("matmul", "splitk_reduce", blocks(be, count, THREADS), 1, 1, THREADS, 0,
-                ptr(out), ptr(parts), ptrOrNull(bias), splits, (long) count, count, n);
+                ptr(out), ptr(parts), ptrOrNull(bias), splits, (long) count, count, n, biasDiv);
     }
 
     /** t itself when its last two dims have a unit stride (row-major or transposed), else a contiguous copy. */
