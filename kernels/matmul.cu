@@ -47,13 +47,15 @@ MATMUL_KERNELS(tf32, PREC_TF32)
 MATMUL_KERNELS(bf16, PREC_BF16)
 
 // Skinny products (a Linear's weight times a few rows, as in sampling): c[m, n] = Σ_k a[m, k]
-// w[n, k] (+ bias[n]) for M <= SKINNY_M rows, a row-major with rows lda apart, w row-major [N, K] with
-// rows ldw apart (B = wᵀ). Memory-bound on w, which is read once: block j owns the SKINNY_N
+// w[n, k] (+ bias[n]) for M <= ROWS rows, a row-major with rows lda apart, w row-major [N, K]
+// with rows ldw apart (B = wᵀ). Memory-bound on w, which is read once: block j owns the SKINNY_N
 // columns from SKINNY_N j, its 8 warps stride over k in float4s (where every row is 16-byte
-// aligned and K a multiple of 4, else in floats) and meet in shared memory, summed in warp order;
-// a's few rows come through L1. Inputs are rounded as the tensor cores round them (tf32, bf16), so every
-// precision gives what its GEMM gives, up to the order of the sums. CPU: CpuMatmul.
-constexpr int SKINNY_M = 16, SKINNY_N = 4, SKINNY_WARPS = 8;
+// aligned and K a multiple of 4, else in floats) and meet in shared memory, summed in warp
+// order; a's few rows come through L1. Inputs are rounded as the tensor cores round them (tf32,
+// bf16), so every precision gives what its GEMM gives, up to the order of the sums. Built for
+// ROWS = 4 (sampling one image: 16 accumulators, so more blocks fit a multiprocessor) and 16.
+// CPU: CpuMatmul.
+constexpr int SKINNY_N = 4, SKINNY_WARPS = 8;
 
 template <int P>
 __device__ __forceinline__ float skinny_round(float v) {
@@ -62,13 +64,13 @@ __device__ __forceinline__ float skinny_round(float v) {
     else return v;
 }
 
-template <int P, int SKINNY_M>
+template <int P, int ROWS>
 __device__ void skinny(float* c, const float* a, int lda, const float* w, int ldw, const float* bias, int M, int N, int K) {
-    __shared__ float partial[SKINNY_WARPS][SKINNY_M][SKINNY_N];
+    __shared__ float partial[SKINNY_WARPS][ROWS][SKINNY_N];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, n0 = blockIdx.x * SKINNY_N;
-    float acc[SKINNY_M][SKINNY_N];
+    float acc[ROWS][SKINNY_N];
 #pragma unroll
-    for (int m = 0; m < SKINNY_M; m++)
+    for (int m = 0; m < ROWS; m++)
 #pragma unroll
         for (int j = 0; j < SKINNY_N; j++) acc[m][j] = 0.f;
     bool vec = K % 4 == 0 && lda % 4 == 0 && ldw % 4 == 0 && ((uintptr_t) a & 15) == 0 && ((uintptr_t) w & 15) == 0;
@@ -78,7 +80,7 @@ __device__ void skinny(float* c, const float* a, int lda, const float* w, int ld
 #pragma unroll
             for (int j = 0; j < SKINNY_N; j++) wv[j] = n0 + j < N ? *(const float4*) (w + (long long) (n0 + j) * ldw + k) : make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
-            for (int m = 0; m < SKINNY_M; m++) {
+            for (int m = 0; m < ROWS; m++) {
                 if (m < M) {
                     float4 av = *(const float4*) (a + (long long) m * lda + k);
 #pragma unroll
@@ -97,7 +99,7 @@ __device__ void skinny(float* c, const float* a, int lda, const float* w, int ld
 #pragma unroll
             for (int j = 0; j < SKINNY_N; j++) wv[j] = n0 + j < N ? skinny_round<P>(w[(long long) (n0 + j) * ldw + k]) : 0.f;
 #pragma unroll
-            for (int m = 0; m < SKINNY_M; m++) {
+            for (int m = 0; m < ROWS; m++) {
                 if (m < M) {
                     float av = skinny_round<P>(a[(long long) m * lda + k]);
 #pragma unroll
@@ -107,7 +109,7 @@ __device__ void skinny(float* c, const float* a, int lda, const float* w, int ld
         }
     }
 #pragma unroll
-    for (int m = 0; m < SKINNY_M; m++) {
+    for (int m = 0; m < ROWS; m++) {
 #pragma unroll
         for (int j = 0; j < SKINNY_N; j++) {
             float v = warp_sum(acc[m][j]);
@@ -115,7 +117,7 @@ __device__ void skinny(float* c, const float* a, int lda, const float* w, int ld
         }
     }
     __syncthreads();
-    if (threadIdx.x < SKINNY_M * SKINNY_N) {
+    if (threadIdx.x < ROWS * SKINNY_N) {
         int m = threadIdx.x / SKINNY_N, j = threadIdx.x % SKINNY_N, n = n0 + j;
         if (m < M && n < N) {
             float s = 0.f;
