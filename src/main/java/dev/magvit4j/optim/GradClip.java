@@ -18,7 +18,10 @@ public final class GradClip {
      * a GPU a read per parameter would wait for the queue to drain each time.
      */
     public static double norm(Iterable<Tensor> params) {
-        List<Tensor> grads = grads(params);
+        return norm(grads(params));
+    }
+
+    private static double norm(List<Tensor> grads) {
         try (var ignored = Autograd.noGrad()) {
             double sum = 0;
             for (var e : Backends.byBackend(grads).entrySet()) sum += e.getKey().sumOfSquares(Backends.pick(grads, e.getValue())).item();
@@ -32,10 +35,15 @@ public final class GradClip {
      */
     public static float clipGradNorm(Iterable<Tensor> params, float maxNorm) {
         try (var ignored = Autograd.noGrad()) {
-            float norm = (float) norm(params);
-            float coef = maxNorm / (norm + 1e-6f);
             List<Tensor> grads = grads(params);
-            if (coef < 1f) Backends.byBackend(grads).forEach((be, at) -> be.axpbys(0f, Backends.pick(grads, at), coef, Backends.pick(grads, at)));
+            float norm = (float) norm(grads);
+            float coef = maxNorm / (norm + 1e-6f);
+            if (coef < 1f) {
+                Backends.byBackend(grads).forEach((be, at) -> {
+                    List<Tensor> g = Backends.pick(grads, at);
+                    be.axpbys(0f, g, coef, g);
+                });
+            }
             return norm;
         }
     }

@@ -59,10 +59,10 @@ final class CudaConv {
         Tensor y = be.empty(DType.FLOAT32, g.batch, g.o, g.oh, g.ow);
         if (y.numel() == 0) return y;
         int k = g.c * g.kh * g.kw, tiles = tiles(g.o, y.numel() / g.o);
-        Split s = split(be, tiles, k, y);
-        be.device.launch("conv", "conv_forward_" + CudaMatmul.precision().suffix, tiles, 1, s.splits, CudaMatmul.GEMM_THREADS, 0,
-                ptr(s.target), ptr(x), ptr(weight), ptrOrNull(s.splits == 1 ? bias : null), g.struct(), s.kSplit, (long) y.numel());
-        if (s.splits > 1) CudaMatmul.reduceSplits(be, s.target, s.splits, y, bias, g.o, g.oh * g.ow);
+        CudaMatmul.Split s = CudaMatmul.Split.of(be, tiles, k, y);
+        be.device.launch("conv", "conv_forward_" + CudaMatmul.precision().suffix, tiles, 1, s.splits(), CudaMatmul.GEMM_THREADS, 0,
+                ptr(s.target()), ptr(x), ptr(weight), ptrOrNull(s.splits() == 1 ? bias : null), g.struct(), s.kSplit(), (long) y.numel());
+        s.finish(be, y, bias, g.o, g.oh * g.ow);
         return y;
     }
 
@@ -74,10 +74,10 @@ final class CudaConv {
         Tensor dx = be.empty(DType.FLOAT32, inputShape);
         if (dx.numel() == 0) return dx;
         int k = g.o * g.kh * g.kw, tiles = tiles(g.c, dx.numel() / g.c);
-        Split s = split(be, tiles, k, dx);
-        be.device.launch("conv", "conv_backward_input_" + CudaMatmul.precision().suffix, tiles, 1, s.splits, CudaMatmul.GEMM_THREADS, 0,
-                ptr(s.target), ptr(dy), ptr(weight), g.struct(), s.kSplit, (long) dx.numel());
-        if (s.splits > 1) CudaMatmul.reduceSplits(be, s.target, s.splits, dx, null, 1);
+        CudaMatmul.Split s = CudaMatmul.Split.of(be, tiles, k, dx);
+        be.device.launch("conv", "conv_backward_input_" + CudaMatmul.precision().suffix, tiles, 1, s.splits(), CudaMatmul.GEMM_THREADS, 0,
+                ptr(s.target()), ptr(dy), ptr(weight), g.struct(), s.kSplit(), (long) dx.numel());
+        s.finish(be, dx, null, 1, 1);
         return dx;
     }
 
@@ -90,19 +90,11 @@ final class CudaConv {
         if (dw.numel() == 0) return dw;
         // Few outputs over a long k (every pixel of the batch): split k across blocks, then add up.
         int ck = dw.numel() / g.o, k = g.batch * g.oh * g.ow, tiles = tiles(g.o, ck);
-        Split s = split(be, tiles, k, dw);
-        be.device.launch("conv", "conv_backward_weight_" + CudaMatmul.precision().suffix, tiles, 1, s.splits, CudaMatmul.GEMM_THREADS, 0,
-                ptr(s.target), ptr(dy), ptr(x), g.struct(), s.kSplit, (long) dw.numel());
-        if (s.splits > 1) CudaMatmul.reduceSplits(be, s.target, s.splits, dw, null, 1);
+        CudaMatmul.Split s = CudaMatmul.Split.of(be, tiles, k, dw);
+        be.device.launch("conv", "conv_backward_weight_" + CudaMatmul.precision().suffix, tiles, 1, s.splits(), CudaMatmul.GEMM_THREADS, 0,
+                ptr(s.target()), ptr(dy), ptr(x), g.struct(), s.kSplit(), (long) dw.numel());
+        s.finish(be, dw, null, 1, 1);
         return dw;
-    }
-
-    /** How a GEMM's k is split (CudaMatmul.kPerSplit) and where the splits go: out itself, or a buffer of one copy of out per split. */
-    private record Split(int kSplit, int splits, Tensor target) {}
-
-    private static Split split(CudaBackend be, int tiles, int k, Tensor out) {
-        int kSplit = CudaMatmul.kPerSplit(be, tiles, k), splits = Math.max(1, ceilDiv(k, kSplit));
-        return new Split(kSplit, splits, splits == 1 ? out : be.empty(DType.FLOAT32, splits * out.numel()));
     }
 
     /** Output tiles of an m x n product. */

@@ -99,14 +99,38 @@ public final class CudaMatmul {
         // "m"; B "k" when k is (a transposed view such as Wᵀ), else "n".
         String kernel = "matmul_" + precision.suffix + "_" + (aCs == 1 || aRs != 1 ? "k" : "m") + (bRs == 1 && bCs != 1 ? "k" : "n");
         long tiles = (long) ceilDiv(m, TILE) * ceilDiv(n, TILE);
-        int kSplit = kPerSplit(be, tiles * count, k), splits = Math.max(1, ceilDiv(k, kSplit));
-        Tensor target = splits == 1 ? out : be.empty(DType.FLOAT32, splits * out.numel());
+        Split s = Split.of(be, tiles * count, k, out);
         for (int base = 0; base < count; base += MAX_GRID_Y) {
-            be.device.launch("matmul", kernel, (int) tiles, Math.min(MAX_GRID_Y, count - base), splits, GEMM_THREADS, 0,
-                    ptr(target), ptr(a), ptr(b), ptrOrNull(splits == 1 ? bias : null), m, n, k, aRs, aCs, bRs, bCs, aBatch, bBatch, base, kSplit, (long) out.numel());
+            be.device.launch("matmul", kernel, (int) tiles, Math.min(MAX_GRID_Y, count - base), s.splits, GEMM_THREADS, 0,
+                    ptr(s.target), ptr(a), ptr(b), ptrOrNull(s.splits == 1 ? bias : null), m, n, k, aRs, aCs, bRs, bCs, aBatch, bBatch, base, s.kSplit,
+                    (long) out.numel());
         }
-        if (splits > 1) reduceSplits(be, target, splits, out, bias, n);
+        s.finish(be, out, bias, n, 1);
         return out;
+    }
+
+    /**
+     * How a GEMM (a matmul or one of a convolution's three) splits k across blocks, and where the
+     * partial products go: the output itself for one split, else a buffer of one copy of the
+     * output per split (grid z), which {@link #finish} adds up.
+     */
+    record Split(int kSplit, int splits, Tensor target) {
+        static Split of(CudaBackend be, long blocks, int k, Tensor out) {
+            int kSplit = kPerSplit(be, blocks, k), splits = Math.max(1, ceilDiv(k, kSplit));
+            return new Split(kSplit, splits, splits == 1 ? out : be.empty(DType.FLOAT32, splits * out.numel()));
+        }
+
+        /**
+         * With several splits, out = their sum in split order (deterministic), plus bias[(i / biasDiv) % n]
+         * for element i: a matmul's bias per column (biasDiv 1), a convolution's per NCHW channel
+         * (biasDiv = H·W). Bias may be null.
+         */
+        void finish(CudaBackend be, Tensor out, Tensor bias, int n, int biasDiv) {
+            if (splits == 1) return;
+            int count = out.numel();
+            be.device.launch("matmul", "splitk_reduce", blocks(be, count, THREADS), 1, 1, THREADS, 0,
+                    ptr(out), ptr(target), ptrOrNull(bias), splits, (long) count, count, n, biasDiv);
+        }
     }
 
     /**
@@ -114,23 +138,11 @@ public final class CudaMatmul {
      * tiles alone leave multiprocessors idle (few outputs, long k, as in weight gradients); then
      * about two blocks per multiprocessor, a multiple of the K-slice and at least MIN_SPLIT_K each.
      */
-    static int kPerSplit(CudaBackend be, long blocks, int k) {
+    private static int kPerSplit(CudaBackend be, long blocks, int k) {
         int sms = be.device.multiprocessors;
         long splits = blocks >= sms ? 1 : Math.min((2L * sms + blocks - 1) / blocks, k / MIN_SPLIT_K);
         if (splits <= 1) return Math.max(k, 1);
         return ceilDiv(ceilDiv(k, (int) splits), SLICE_K) * SLICE_K;
-    }
-
-    /** out = the sum of the splits' partial products parts [splits, out.numel()] (+ bias[n] per row of n). */
-    static void reduceSplits(CudaBackend be, Tensor parts, int splits, Tensor out, Tensor bias, int n) {
-        reduceSplits(be, parts, splits, out, bias, n, 1);
-    }
-
-    /** The same with bias[(i / biasDiv) % n] added to element i (a convolution's NCHW output: biasDiv = H·W). */
-    static void reduceSplits(CudaBackend be, Tensor parts, int splits, Tensor out, Tensor bias, int n, int biasDiv) {
-        int count = out.numel();
-        be.device.launch("matmul", "splitk_reduce", blocks(be, count, THREADS), 1, 1, THREADS, 0,
-                ptr(out), ptr(parts), ptrOrNull(bias), splits, (long) count, count, n, biasDiv);
     }
 
     /** t itself when its last two dims have a unit stride (row-major or transposed), else a contiguous copy. */
