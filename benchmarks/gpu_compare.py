@@ -26,8 +26,10 @@ def speedup(j, t):
 
 
 def base(name):
-    """The workload a variant varies: sgemm_4096_bf16_mmasync -> sgemm_4096_bf16."""
-    return name.removesuffix("_mmasync").removesuffix("_jcuda")
+    """The workload a variant varies: sgemm_4096_bf16_mmasync -> sgemm_4096_bf16, conv3x3_128_direct -> conv3x3_128."""
+    for suffix in ("_mmasync", "_jcuda", "_winograd", "_direct"):
+        name = name.removesuffix(suffix)
+    return name
 
 
 def fmt(v, spec):
@@ -60,7 +62,8 @@ def main():
         print("| --- | ---: | ---: | ---: | --- | ---: | ---: |")
         for n in rest:
             # variants (sgemm_4096_*_mmasync: the compute_80 kernels; launch_axpby_jcuda: JCuda's
-            # launch) are set against the same peer as the workload they vary
+            # launch; conv3x3_*_winograd / _direct: the convolution method) are set against the
+            # same peer as the workload they vary
             j, t = java[n], torch.get(n, torch.get(base(n)))
             s = speedup(j, t)
             need = 0.7 if n.endswith(("_bf16", "_bf16_mmasync")) else 1.0 if n.startswith(("tok", "arB_sample")) else None

@@ -8,7 +8,7 @@ workloads, names and shapes (dev.magvit4j.bench.Workloads) in PyTorch on the sam
 --only takes workload names and the groups of `./magvit4j bench`: hot (the hot paths, the
 default), tokenizer, ar, everything (hot, tokenizer, ar), bandwidth (each memory-bound kernel on
 128 MiB tensors), precision (sgemm_4096 in float32, tf32 and bf16), launch (one op on 4 floats:
-the cost of a launch). One JSON object per workload per
+the cost of a launch), conv (conv3x3_128 at 256x256). One JSON object per workload per
 line goes to stdout, progress to stderr; benchmarks/gpu_compare.py sets them beside magvit4j's.
 
 Timing (peer_common.time_synced, as magvit4j's Timing.Clock on a GPU): warm-up of at least 3
@@ -59,7 +59,8 @@ BANDWIDTH = ["bw_copy", "bw_exp", "bw_add", "bw_affine", "bw_sum_rows", "bw_soft
              "bw_groupnorm", "bw_swiglu", "bw_depth_to_space", "bw_rope", "bw_adam", "bw_embedding"]
 PRECISION = ["sgemm_4096_float32", "sgemm_4096_tf32", "sgemm_4096_bf16"]
 LAUNCH = ["launch_axpby"]
-GROUPS = {"hot": HOT, "tokenizer": TOKENIZER, "ar": AR, "bandwidth": BANDWIDTH, "precision": PRECISION, "launch": LAUNCH,
+CONV = ["conv3x3_128_256px"]  # magvit4j's conv group varies its method (_winograd, _direct) against these and conv3x3_128
+GROUPS = {"hot": HOT, "tokenizer": TOKENIZER, "ar": AR, "bandwidth": BANDWIDTH, "precision": PRECISION, "launch": LAUNCH, "conv": CONV,
           "everything": HOT + TOKENIZER + AR}
 BATCH_S = 2e-3  # timed batches last about this long on a GPU (one synchronize each)
 
@@ -89,8 +90,8 @@ def hot_path(torch, name, dev, tiny):
         a, b = randn(n, n).to(dtype), randn(n, n).to(dtype)
         return Workload(lambda: torch.mm(a, b), flops=2 * n ** 3, precision=mode,
                         shape="%dx%d @ %dx%d, %s operands" % (n, n, n, n, str(dtype)[6:]))
-    if name == "conv3x3_128":
-        hw = 16 if tiny else 64
+    if name.startswith("conv3x3_128"):  # conv3x3_128 (64x64) or conv3x3_128_{hw}px
+        hw = 16 if tiny else int(name[len("conv3x3_128_"):-2]) if name.endswith("px") else 64
         x, w = randn(1, 128, hw, hw), randn(128, 128, 3, 3) * 0.03
         return Workload(lambda: F.conv2d(x, w, padding=1), flops=2 * 128 * 128 * 9 * hw * hw,
                         shape="x[1,128,%d,%d] w[128,128,3,3] pad 1, no bias" % (hw, hw))
@@ -346,7 +347,7 @@ def measure(torch, name, dev, args):
             w = bandwidth(torch, name, dev, args.tiny)
         elif name in LAUNCH:
             w = launch(torch, name, dev)
-        elif name in HOT or name in PRECISION:
+        elif name in HOT or name in PRECISION or name in CONV:
             w = hot_path(torch, name, dev, args.tiny)
         else:
             w = (tokenizer if name in TOKENIZER else ar)(torch, name, dev, args.tiny, args.reference)
@@ -396,11 +397,11 @@ def main():
         n = n.strip()
         if n in GROUPS:
             names += GROUPS[n]
-        elif n in HOT + TOKENIZER + AR + BANDWIDTH + PRECISION + LAUNCH:
+        elif n in HOT + TOKENIZER + AR + BANDWIDTH + PRECISION + LAUNCH + CONV:
             names.append(n)
         else:
             raise SystemExit("unknown workload or group %r; known: %s and the groups %s"
-                             % (n, ", ".join(HOT + TOKENIZER + AR + BANDWIDTH + PRECISION + LAUNCH), ", ".join(GROUPS)))
+                             % (n, ", ".join(HOT + TOKENIZER + AR + BANDWIDTH + PRECISION + LAUNCH + CONV), ", ".join(GROUPS)))
     if args.reference:
         args.reference = os.path.abspath(args.reference)
 

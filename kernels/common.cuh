@@ -30,6 +30,12 @@ __device__ __forceinline__ int layout_offset(const Layout& l, int i) {
     return off;
 }
 
+// The shapes of one 2-D convolution (conv.cu, winograd.cu), as CudaConv.Geometry packs them:
+// input [batch, c, h, w], weight [o, c, kh, kw], stride, padding, output [batch, o, oh, ow].
+struct ConvGeom {
+    int batch, c, h, w, o, kh, kw, sh, sw, ph, pw, oh, ow;
+};
+
 // DType codes, in the order of dev.magvit4j.tensor.DType.
 enum DTypeCode { DT_FLOAT32 = 0, DT_INT64 = 1, DT_INT32 = 2, DT_BOOL = 3 };
 

@@ -12,11 +12,6 @@
 
 using namespace gemm;
 
-// The shapes of one convolution, as CudaConv packs them.
-struct ConvGeom {
-    int batch, c, h, w, o, kh, kw, sh, sw, ph, pw, oh, ow;
-};
-
 // Forward B (rows n = (b, oy, ox) over the batch, k = (c, i, j)): x[b, c, oy SH - PH + i, ox SW - PW + j].
 // A warp takes 32 consecutive pixels: consecutive input columns when SW = 1.
 struct Patches {

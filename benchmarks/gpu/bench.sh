@@ -5,7 +5,7 @@ set -uo pipefail
 java="$1"; g="$2"; out="$3"
 jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx32g ${JAVA_OPTS:-})
 printf '\n## Bench: magvit4j on cuda:0\n\n```\n'
-"$java" "${jvm[@]}" -jar "$g/magvit4j.jar" bench --device cuda:0 --only hot,precision,bandwidth,launch,tokenizer,ar \
+"$java" "${jvm[@]}" -jar "$g/magvit4j.jar" bench --device cuda:0 --only hot,precision,bandwidth,launch,conv,tokenizer,ar \
   --seconds 0.5 --json "$out/bench_java.jsonl" 2>&1 | grep -v WARNING
 echo "exit status ${PIPESTATUS[0]}"
 printf '```\n'

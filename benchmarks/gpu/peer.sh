@@ -6,7 +6,7 @@ g="$1"; out="$2"
 ref=/tmp/om2ref
 if [ ! -d "$ref/src" ] && [ -f "$g/om2ref.tar.gz" ]; then mkdir -p "$ref" && tar -xzf "$g/om2ref.tar.gz" -C "$ref"; fi
 printf '\n## PyTorch peer on cuda:0\n\n'
-MAGVIT2_REF="$ref" python3 benchmarks/torch_gpu_peer.py --device cuda:0 --only hot,precision,bandwidth,launch,tokenizer,ar \
+MAGVIT2_REF="$ref" python3 benchmarks/torch_gpu_peer.py --device cuda:0 --only hot,precision,bandwidth,launch,conv,tokenizer,ar \
   --seconds 0.5 > "$out/bench_torch.jsonl" 2> "$out/bench_torch.log"
 echo "torch_gpu_peer.py exit status $? (log: bench_torch.log)"
 echo

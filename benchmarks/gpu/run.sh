@@ -8,8 +8,9 @@
 # tests: the backend conformance suite (every op against the CPU, on poisoned memory, each
 #        launch synchronised so a fault names its kernel) and the golden cases on cuda:0.
 # bench: ./magvit4j bench on cuda:0: kernel bandwidths against the copy bandwidth, matmul in
-#        each precision (tf32 and bf16 on both GEMM builds: wgmma and mma.sync), tokenizer
-#        encode/decode and AR sampling; then, per workload, its kernels' share of the GPU time.
+#        each precision (tf32 and bf16 on both GEMM builds: wgmma and mma.sync), 3x3
+#        convolutions by Winograd and direct, tokenizer encode/decode and AR sampling; then, per
+#        workload, its kernels' share of the GPU time.
 # peer:  the same workloads in PyTorch on the same GPU, then the ratios.
 # demo:  ./magvit4j demo --device cuda:0 (both stages trained on the GPU; DEMO_OPTS=--quick for a
 #        smoke run); its summary goes in the report, its pictures and plots in OUT/demo.tar.
@@ -75,6 +76,7 @@ for phase in "${phases[@]}"; do
         --class-path "$g/tests.jar:$g/magvit4j.jar" \
         --select-class dev.magvit4j.backend.BackendConformanceTest \
         --select-class dev.magvit4j.backend.cuda.CudaLaunchTest \
+        --select-class dev.magvit4j.backend.cuda.CudaWinogradTest \
         --select-class dev.magvit4j.golden.LfqGoldenTest \
         --select-class dev.magvit4j.golden.TokenizerGoldenTest \
         --select-class dev.magvit4j.golden.ArGoldenTest \

@@ -5,6 +5,7 @@ import dev.magvit4j.backend.Backend;
 import dev.magvit4j.backend.Backends;
 import dev.magvit4j.backend.cuda.CudaDevice;
 import dev.magvit4j.backend.cuda.CudaMatmul;
+import dev.magvit4j.backend.cuda.CudaWinograd;
 import dev.magvit4j.bench.Workload.Bound;
 import dev.magvit4j.ops.Attention;
 import dev.magvit4j.ops.Convolution;
@@ -60,7 +61,7 @@ public final class Workloads {
         return out;
     }
 
-    /** A group of workloads by name (hot, tokenizer, ar, bandwidth, precision, launch, everything), or null. */
+    /** A group of workloads by name (hot, tokenizer, ar, bandwidth, precision, launch, conv, everything), or null. */
     public static List<Workload> group(String name) {
         return switch (name) {
             case "hot" -> all();
@@ -69,6 +70,7 @@ public final class Workloads {
             case "bandwidth" -> bandwidth();
             case "precision" -> precision();
             case "launch" -> launch();
+            case "conv" -> conv();
             case "everything" -> everything();
             default -> null;
         };
@@ -90,9 +92,10 @@ public final class Workloads {
         known.addAll(bandwidth());
         known.addAll(precision());
         known.addAll(launch());
+        known.addAll(conv());
         for (Workload w : known) if (w.name().equals(name)) return w;
         throw new IllegalArgumentException("no workload named '" + name + "'; known: " + known.stream().map(Workload::name).toList()
-                + " and the groups hot, tokenizer, ar, bandwidth, precision, launch, everything");
+                + " and the groups hot, tokenizer, ar, bandwidth, precision, launch, conv, everything");
     }
 
     /**
@@ -245,8 +248,14 @@ public final class Workloads {
 
     /** 3x3 convolution, 128 -> 128 channels at 64x64, batch 1, pad 1: 2·C·O·9·H·W flops (direct count). */
     public static Workload conv3x3() {
-        int c = 128, hw = 64;
-        return new Workload("conv3x3_128", "conv2d 3x3 128->128 at 64x64, batch 1", Bound.COMPUTE, 2.0 * c * c * 9 * hw * hw, d -> {
+        return conv3x3(64);
+    }
+
+    /** {@link #conv3x3()} on hw x hw maps: conv3x3_128, or conv3x3_128_{hw}px for hw other than 64. */
+    public static Workload conv3x3(int hw) {
+        int c = 128;
+        String name = "conv3x3_128" + (hw == 64 ? "" : "_" + hw + "px");
+        return new Workload(name, "conv2d 3x3 128->128 at " + hw + "x" + hw + ", batch 1", Bound.COMPUTE, 2.0 * c * c * 9 * hw * hw, d -> {
             Generator g = new Generator(2);
             Tensor x = Tensor.randn(g, 1, c, hw, hw).to(d), w = Tensor.randn(g, c, c, 3, 3).mul(0.03f).to(d);
             return () -> Convolution.conv2d(x, w, null, 1, 1);
@@ -341,6 +350,37 @@ public final class Workloads {
                 } finally {
                     CudaMatmul.setPrecision(before);
                     CudaDevice.useHopperKernels(true);
+                }
+            };
+        });
+    }
+
+    // ------------------------------------------------------------------ GPU convolution methods
+
+    /**
+     * The tokenizer's 3x3 convolution on the GPU by each method, so a GPU run says where Winograd
+     * pays ({@link CudaWinograd}): at 64x64 (256 tiles, below AUTO's threshold: direct) forced to
+     * Winograd, and at 256x256 (the 256 model's first level, 4096 tiles) by AUTO's choice and direct.
+     */
+    public static List<Workload> conv() {
+        return List.of(conv3x3(64, CudaWinograd.Mode.ALWAYS), conv3x3(256), conv3x3(256, CudaWinograd.Mode.OFF));
+    }
+
+    /** {@link #conv3x3(int)} with the GPU's Winograd mode set for the run: suffix _winograd (ALWAYS) or _direct (OFF). */
+    public static Workload conv3x3(int hw, CudaWinograd.Mode mode) {
+        Workload plain = conv3x3(hw);
+        String suffix = mode == CudaWinograd.Mode.ALWAYS ? "_winograd" : mode == CudaWinograd.Mode.OFF ? "_direct" : "";
+        String name = plain.name() + suffix;
+        return new Workload(name, plain.description() + (suffix.isEmpty() ? "" : ", " + suffix.substring(1) + " (GPU)"), Bound.COMPUTE, plain.work(), d -> {
+            if (d.isCpu()) throw new IllegalArgumentException(name + " sets how the GPU convolves: run it with --device cuda");
+            Runnable conv = plain.setupOn().apply(d);
+            return () -> {
+                CudaWinograd.Mode before = CudaWinograd.mode();
+                CudaWinograd.setMode(mode);
+                try {
+                    conv.run();
+                } finally {
+                    CudaWinograd.setMode(before);
                 }
             };
         });

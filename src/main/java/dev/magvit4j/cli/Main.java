@@ -88,7 +88,9 @@ public final class Main {
                     --only NAMES   workloads and groups, comma-separated: hot (the hot paths,
                                    the default), tokenizer, ar, everything (hot, tokenizer, ar),
                                    bandwidth (each memory-bound kernel on 128 MiB tensors),
-                                   precision (sgemm_4096 in float32, tf32 and bf16; GPU only)
+                                   precision (sgemm_4096 in float32, tf32 and bf16; GPU only),
+                                   launch (the cost of one kernel launch; GPU only), conv (3x3
+                                   convolutions by Winograd and direct; GPU only)
                     --device D     cpu (default), cuda or cuda:N: inputs and models on the device,
                                    runs timed in batches of about 2 ms that end by waiting for
                                    the GPU; memory-bound kernels beside the device's measured

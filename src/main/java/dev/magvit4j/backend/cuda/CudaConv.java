@@ -19,6 +19,8 @@ import static dev.magvit4j.backend.cuda.CudaTensors.*;
  * never built in memory. Each of the three splits k across blocks when its output tiles alone
  * would leave multiprocessors idle (the weight gradient's few outputs over every pixel; many
  * channels on a small image), then adds the splits up. Kernels: kernels/conv.cu. CPU: CpuConv.
+ * Large 3x3 stride-1 convolutions in FLOAT32 (forward and input gradient) go to
+ * {@link CudaWinograd} instead, as the CPU's go to its Winograd.
  */
 final class CudaConv {
 
@@ -58,6 +60,10 @@ final class CudaConv {
         bias = bias == null ? null : floats(bias, "bias");
         Tensor y = be.empty(DType.FLOAT32, g.batch, g.o, g.oh, g.ow);
         if (y.numel() == 0) return y;
+        if (CudaWinograd.applies(g)) {
+            CudaWinograd.convolve(be, g, x, weight, false, bias, y);
+            return y;
+        }
         int k = g.c * g.kh * g.kw, tiles = tiles(g.o, y.numel() / g.o);
         CudaMatmul.Split s = CudaMatmul.Split.of(be, tiles, k, y);
         be.device.launch("conv", "conv_forward_" + CudaMatmul.precision().suffix, tiles, 1, s.splits(), CudaMatmul.GEMM_THREADS, 0,
@@ -73,6 +79,11 @@ final class CudaConv {
         weight = floats(weight, "weight");
         Tensor dx = be.empty(DType.FLOAT32, inputShape);
         if (dx.numel() == 0) return dx;
+        Geometry t = CudaWinograd.inputGradient(g);
+        if (t != null && CudaWinograd.applies(t)) {
+            CudaWinograd.convolve(be, t, dy, weight, true, null, dx);
+            return dx;
+        }
         int k = g.o * g.kh * g.kw, tiles = tiles(g.c, dx.numel() / g.c);
         CudaMatmul.Split s = CudaMatmul.Split.of(be, tiles, k, dx);
         be.device.launch("conv", "conv_backward_input_" + CudaMatmul.precision().suffix, tiles, 1, s.splits(), CudaMatmul.GEMM_THREADS, 0,
