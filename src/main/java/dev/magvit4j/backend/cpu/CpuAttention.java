@@ -1,7 +1,7 @@
 package dev.magvit4j.backend.cpu;
 
+import dev.magvit4j.backend.AttentionGeometry;
 import dev.magvit4j.tensor.DType;
-import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
 import jdk.incubator.vector.FloatVector;
@@ -41,30 +41,14 @@ final class CpuAttention {
     }
 
     private static Geometry geometry(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
-        int[] qs = q.shapeRef(), ks = k.shapeRef(), vs = v.shapeRef();
-        if (qs.length != 4 || !Arrays.equals(ks, vs) || ks.length != 4 || qs[0] != ks[0] || qs[1] != ks[1] || qs[3] != ks[3]) {
-            throw new IllegalArgumentException("attention needs q [B, H, Tq, D] and k, v [B, H, Tk, D], got " + Shape.str(qs) + ", " + Shape.str(ks) + ", " + Shape.str(vs));
-        }
-        int b = qs[0], h = qs[1], tq = qs[2], tk = ks[2];
-        if (tq > tk) throw new IllegalArgumentException("attention with " + tq + " queries but only " + tk + " keys");
+        AttentionGeometry a = AttentionGeometry.of(q, k, v, mask, causal);
         byte[] m = null;
-        int mb = 0, mh = 0;
         if (mask != null) {
-            int[] ms = mask.shapeRef();
-            boolean ok = mask.dtype() == DType.BOOL && ((ms.length == 2 && ms[0] == tq && ms[1] == tk)
-                    || (ms.length == 4 && (ms[0] == b || ms[0] == 1) && (ms[1] == h || ms[1] == 1) && ms[2] == tq && ms[3] == tk));
-            if (!ok) {
-                throw new IllegalArgumentException("attention mask must be bool [" + tq + ", " + tk + "] or [B|1, H|1, " + tq + ", " + tk + "], got " + mask.dtype() + " " + Shape.str(ms));
-            }
-            Tensor dense = CpuBackend.allocate(DType.BOOL, ms);
+            Tensor dense = CpuBackend.allocate(DType.BOOL, mask.shapeRef());
             CpuCopy.copy(mask, dense);
             m = ((CpuStorage) dense.storage()).bytes();
-            if (ms.length == 4) {
-                mh = ms[1] == 1 ? 0 : tq * tk;
-                mb = ms[0] == 1 ? 0 : ms[1] * tq * tk;
-            }
         }
-        return new Geometry(b, h, tq, tk, qs[3], m, mb, mh, causal);
+        return new Geometry(a.batch(), a.heads(), a.tq(), a.tk(), a.d(), m, a.maskBatchStride(), a.maskHeadStride(), causal);
     }
 
     static Tensor[] forward(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, float scale) {

@@ -1,7 +1,7 @@
 package dev.magvit4j.backend.cpu;
 
+import dev.magvit4j.backend.ConvGeometry;
 import dev.magvit4j.tensor.DType;
-import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
 import java.util.Arrays;
@@ -26,38 +26,12 @@ final class CpuConv {
     /** Output pixels per col2im chunk of the input gradient. */
     private static final int CHUNK = 512;
 
-    /** Shapes of one convolution. */
-    record Geometry(int batch, int c, int h, int w, int o, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow) {
-        int ck() { return c * kh * kw; }
-        int pixels() { return oh * ow; }
-        boolean pointwise() { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
-    }
-
-    static Geometry geometry(int[] xShape, int[] wShape, int sh, int sw, int ph, int pw) {
-        if (xShape.length != 4 || wShape.length != 4) {
-            throw new IllegalArgumentException("conv2d needs input [B, C, H, W] and weight [O, C, kh, kw], got " + Shape.str(xShape) + " and " + Shape.str(wShape));
-        }
-        if (xShape[1] != wShape[1]) {
-            throw new IllegalArgumentException("conv2d input has " + xShape[1] + " channels but weight " + Shape.str(wShape) + " expects " + wShape[1]);
-        }
-        if (sh < 1 || sw < 1 || ph < 0 || pw < 0) {
-            throw new IllegalArgumentException("conv2d stride must be >= 1 and padding >= 0, got stride " + sh + "x" + sw + " padding " + ph + "x" + pw);
-        }
-        int oh = (xShape[2] + 2 * ph - wShape[2]) / sh + 1, ow = (xShape[3] + 2 * pw - wShape[3]) / sw + 1;
-        if (xShape[2] + 2 * ph < wShape[2] || xShape[3] + 2 * pw < wShape[3]) {
-            throw new IllegalArgumentException("conv2d kernel " + wShape[2] + "x" + wShape[3] + " larger than padded input " + (xShape[2] + 2 * ph) + "x" + (xShape[3] + 2 * pw));
-        }
-        return new Geometry(xShape[0], xShape[1], xShape[2], xShape[3], wShape[0], wShape[2], wShape[3], sh, sw, ph, pw, oh, ow);
-    }
-
     static Tensor forward(Tensor x, Tensor weight, Tensor bias, int sh, int sw, int ph, int pw) {
-        Geometry g = geometry(x.shapeRef(), weight.shapeRef(), sh, sw, ph, pw);
-        if (bias != null && (bias.dim() != 1 || bias.size(0) != g.o)) {
-            throw new IllegalArgumentException("conv2d bias of shape " + Shape.str(bias.shapeRef()) + " for " + g.o + " output channels");
-        }
+        ConvGeometry g = ConvGeometry.of(x.shapeRef(), weight.shapeRef(), sh, sw, ph, pw);
+        if (bias != null) g.checkBias(bias.shapeRef());
         x = CpuElementwise.dense(x);
         weight = CpuElementwise.dense(weight);
-        Tensor out = CpuBackend.allocate(DType.FLOAT32, new int[] {g.batch, g.o, g.oh, g.ow});
+        Tensor out = CpuBackend.allocate(DType.FLOAT32, new int[] {g.batch(), g.o(), g.oh(), g.ow()});
         float[] xv = CpuElementwise.floats(x), wv = CpuElementwise.floats(weight), ov = CpuElementwise.floats(out);
         float[] bv = bias == null ? null : CpuElementwise.floats(bias = CpuElementwise.dense(bias));
         int bOff = bias == null ? 0 : bias.offset();
@@ -65,46 +39,47 @@ final class CpuConv {
             Winograd.forward(g, xv, x.offset(), wv, weight.offset(), bv, bOff, ov);
             return out;
         }
-        int imageSize = g.c * g.h * g.w, outSize = g.o * g.pixels();
-        for (int b = 0; b < g.batch; b++) {
+        int imageSize = g.c() * g.h() * g.w(), outSize = g.o() * g.pixels();
+        for (int b = 0; b < g.batch(); b++) {
             int xo = x.offset() + b * imageSize;
             Sgemm.BPacker patches = g.pointwise() ? Sgemm.matrix(xv, xo, g.pixels(), 1) : patches(g, xv, xo);
-            Sgemm.gemm(g.o, g.pixels(), g.ck(), wv, weight.offset(), g.ck(), 1, patches, ov, b * outSize, g.pixels(), false, Sgemm.Bias.rows(bv, bOff));
+            Sgemm.gemm(g.o(), g.pixels(), g.ck(), wv, weight.offset(), g.ck(), 1, patches, ov, b * outSize, g.pixels(), false, Sgemm.Bias.rows(bv, bOff));
         }
         return out;
     }
 
     static Tensor backwardInput(Tensor dy, Tensor weight, int[] inputShape, int sh, int sw, int ph, int pw) {
-        Geometry g = geometry(inputShape, weight.shapeRef(), sh, sw, ph, pw);
+        ConvGeometry g = ConvGeometry.of(inputShape, weight.shapeRef(), sh, sw, ph, pw);
+        g.checkOutputGradient(dy.shapeRef());
         dy = CpuElementwise.dense(dy);
         weight = CpuElementwise.dense(weight);
         Tensor dx = CpuBackend.allocate(DType.FLOAT32, inputShape);
         float[] dyv = CpuElementwise.floats(dy), wv = CpuElementwise.floats(weight), dxv = CpuElementwise.floats(dx);
-        int imageSize = g.c * g.h * g.w, outSize = g.o * g.pixels(), ck = g.ck();
+        int imageSize = g.c() * g.h() * g.w(), outSize = g.o() * g.pixels(), ck = g.ck();
         // A 3x3 stride-1 convolution's input gradient is the convolution of dy with the kernel
         // flipped in space and transposed in channels, padded by 2 - pad: Winograd again.
-        Geometry t = new Geometry(g.batch, g.o, g.oh, g.ow, g.c, 3, 3, 1, 1, 2 - g.ph, 2 - g.pw, g.h, g.w);
-        if (g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && Winograd.applies(t)) {
-            float[] flipped = Workspace.floats(Workspace.Slot.WINOGRAD_FLIPPED, g.c * g.o * 9);
-            for (int o = 0; o < g.o; o++)
-                for (int c = 0; c < g.c; c++)
-                    for (int r = 0; r < 9; r++) flipped[(c * g.o + o) * 9 + 8 - r] = wv[weight.offset() + (o * g.c + c) * 9 + r];
+        ConvGeometry t = g.inputGradient();
+        if (t != null && Winograd.applies(t)) {
+            float[] flipped = Workspace.floats(Workspace.Slot.WINOGRAD_FLIPPED, g.c() * g.o() * 9);
+            for (int o = 0; o < g.o(); o++)
+                for (int c = 0; c < g.c(); c++)
+                    for (int r = 0; r < 9; r++) flipped[(c * g.o() + o) * 9 + 8 - r] = wv[weight.offset() + (o * g.c() + c) * 9 + r];
             Winograd.forward(t, dyv, dy.offset(), flipped, 0, null, 0, dxv);
             return dx;
         }
         if (g.pointwise()) {
             // dx[C, P] = Wᵀ[C, O] · dy[O, P], straight into dx.
-            for (int b = 0; b < g.batch; b++) {
-                Sgemm.gemm(g.c, g.pixels(), g.o, wv, weight.offset(), 1, ck, Sgemm.matrix(dyv, dy.offset() + b * outSize, g.pixels(), 1),
+            for (int b = 0; b < g.batch(); b++) {
+                Sgemm.gemm(g.c(), g.pixels(), g.o(), wv, weight.offset(), 1, ck, Sgemm.matrix(dyv, dy.offset() + b * outSize, g.pixels(), 1),
                         dxv, b * imageSize, g.pixels(), false, null);
             }
             return dx;
         }
         float[] dcol = Workspace.floats(Workspace.Slot.COL2IM, ck * Math.min(CHUNK, g.pixels()));
-        for (int b = 0; b < g.batch; b++) {
+        for (int b = 0; b < g.batch(); b++) {
             for (int p0 = 0; p0 < g.pixels(); p0 += CHUNK) {
                 int np = Math.min(CHUNK, g.pixels() - p0);
-                Sgemm.gemm(ck, np, g.o, wv, weight.offset(), 1, ck, Sgemm.matrix(dyv, dy.offset() + b * outSize + p0, g.pixels(), 1),
+                Sgemm.gemm(ck, np, g.o(), wv, weight.offset(), 1, ck, Sgemm.matrix(dyv, dy.offset() + b * outSize + p0, g.pixels(), 1),
                         dcol, 0, np, false, null);
                 col2im(g, dcol, np, p0, dxv, b * imageSize);
             }
@@ -113,16 +88,17 @@ final class CpuConv {
     }
 
     static Tensor backwardWeight(Tensor dy, Tensor x, int[] weightShape, int sh, int sw, int ph, int pw) {
-        Geometry g = geometry(x.shapeRef(), weightShape, sh, sw, ph, pw);
+        ConvGeometry g = ConvGeometry.of(x.shapeRef(), weightShape, sh, sw, ph, pw);
+        g.checkOutputGradient(dy.shapeRef());
         dy = CpuElementwise.dense(dy);
         x = CpuElementwise.dense(x);
         Tensor dw = CpuBackend.allocate(DType.FLOAT32, weightShape);
         float[] dyv = CpuElementwise.floats(dy), xv = CpuElementwise.floats(x), dwv = CpuElementwise.floats(dw);
-        int imageSize = g.c * g.h * g.w, outSize = g.o * g.pixels();
-        for (int b = 0; b < g.batch; b++) {
+        int imageSize = g.c() * g.h() * g.w(), outSize = g.o() * g.pixels();
+        for (int b = 0; b < g.batch(); b++) {
             int xo = x.offset() + b * imageSize;
             Sgemm.BPacker patchesT = g.pointwise() ? Sgemm.matrix(xv, xo, 1, g.pixels()) : transposedPatches(g, xv, xo);
-            Sgemm.gemm(g.o, g.ck(), g.pixels(), dyv, dy.offset() + b * outSize, g.pixels(), 1, patchesT, dwv, 0, g.ck(), b > 0, null);
+            Sgemm.gemm(g.o(), g.ck(), g.pixels(), dyv, dy.offset() + b * outSize, g.pixels(), 1, patchesT, dwv, 0, g.ck(), b > 0, null);
         }
         return dw;
     }
@@ -131,34 +107,34 @@ final class CpuConv {
      * Packs col[k, p] = x[c, oy·sh - ph + i, ox·sw - pw + j] for k = (c, i, j), p = (oy, ox):
      * per k, runs of pixels in one output row read consecutive input columns (stride 1).
      */
-    private static Sgemm.BPacker patches(Geometry g, float[] x, int xo) {
+    private static Sgemm.BPacker patches(ConvGeometry g, float[] x, int xo) {
         return (k0, kc, n0, nc, dst) -> {
             int nr = Sgemm.NR, panels = (nc + nr - 1) / nr;
             Parallel.forRange(panels, 1, (q0, q1) -> {
                 for (int q = q0; q < q1; q++) {
                     int pStart = n0 + q * nr, w = Math.min(nr, n0 + nc - pStart), base = q * kc * nr;
                     for (int kk = 0; kk < kc; kk++) {
-                        int k = k0 + kk, c = k / (g.kh * g.kw), r = k % (g.kh * g.kw), i = r / g.kw, j = r % g.kw;
-                        int d = base + kk * nr, cBase = xo + c * g.h * g.w;
-                        int p = pStart, oy = p / g.ow, ox = p % g.ow, t = 0;
+                        int k = k0 + kk, c = k / (g.kh() * g.kw()), r = k % (g.kh() * g.kw()), i = r / g.kw(), j = r % g.kw();
+                        int d = base + kk * nr, cBase = xo + c * g.h() * g.w();
+                        int p = pStart, oy = p / g.ow(), ox = p % g.ow(), t = 0;
                         while (t < w) {
-                            int run = Math.min(w - t, g.ow - ox);
-                            int iy = oy * g.sh - g.ph + i;
-                            if (iy < 0 || iy >= g.h) {
+                            int run = Math.min(w - t, g.ow() - ox);
+                            int iy = oy * g.sh() - g.ph() + i;
+                            if (iy < 0 || iy >= g.h()) {
                                 Arrays.fill(dst, d + t, d + t + run, 0f);
                             } else {
-                                int row = cBase + iy * g.w;
-                                if (g.sw == 1) {
+                                int row = cBase + iy * g.w();
+                                if (g.sw() == 1) {
                                     // Input columns ix = ox - pw + j ... for the run; zero outside [0, w).
-                                    int ix0 = ox - g.pw + j;
-                                    int lo = Math.max(0, -ix0), hi = Math.min(run, g.w - ix0);
+                                    int ix0 = ox - g.pw() + j;
+                                    int lo = Math.max(0, -ix0), hi = Math.min(run, g.w() - ix0);
                                     if (lo > 0) Arrays.fill(dst, d + t, d + t + Math.min(lo, run), 0f);
                                     if (hi > lo) System.arraycopy(x, row + ix0 + lo, dst, d + t + lo, hi - lo);
                                     if (hi < run) Arrays.fill(dst, d + t + Math.max(hi, 0), d + t + run, 0f);
                                 } else {
                                     for (int u = 0; u < run; u++) {
-                                        int ix = (ox + u) * g.sw - g.pw + j;
-                                        dst[d + t + u] = ix >= 0 && ix < g.w ? x[row + ix] : 0f;
+                                        int ix = (ox + u) * g.sw() - g.pw() + j;
+                                        dst[d + t + u] = ix >= 0 && ix < g.w() ? x[row + ix] : 0f;
                                     }
                                 }
                             }
@@ -174,7 +150,7 @@ final class CpuConv {
     }
 
     /** Packs colᵀ[p, k]: rows are output pixels, columns are (c, i, j). */
-    private static Sgemm.BPacker transposedPatches(Geometry g, float[] x, int xo) {
+    private static Sgemm.BPacker transposedPatches(ConvGeometry g, float[] x, int xo) {
         return (k0, kc, n0, nc, dst) -> {
             int nr = Sgemm.NR, panels = (nc + nr - 1) / nr;
             Parallel.forRange(panels, 1, (q0, q1) -> {
@@ -182,16 +158,16 @@ final class CpuConv {
                 for (int q = q0; q < q1; q++) {
                     int kStart = n0 + q * nr, w = Math.min(nr, n0 + nc - kStart), base = q * kc * nr;
                     for (int t = 0; t < w; t++) {
-                        int k = kStart + t, c = k / (g.kh * g.kw), r = k % (g.kh * g.kw);
-                        chanOff[t] = xo + c * g.h * g.w;
-                        di[t] = r / g.kw - g.ph;
-                        dj[t] = r % g.kw - g.pw;
+                        int k = kStart + t, c = k / (g.kh() * g.kw()), r = k % (g.kh() * g.kw());
+                        chanOff[t] = xo + c * g.h() * g.w();
+                        di[t] = r / g.kw() - g.ph();
+                        dj[t] = r % g.kw() - g.pw();
                     }
                     for (int pp = 0; pp < kc; pp++) {
-                        int p = k0 + pp, oy = p / g.ow, ox = p % g.ow, d = base + pp * nr;
+                        int p = k0 + pp, oy = p / g.ow(), ox = p % g.ow(), d = base + pp * nr;
                         for (int t = 0; t < w; t++) {
-                            int iy = oy * g.sh + di[t], ix = ox * g.sw + dj[t];
-                            dst[d + t] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? x[chanOff[t] + iy * g.w + ix] : 0f;
+                            int iy = oy * g.sh() + di[t], ix = ox * g.sw() + dj[t];
+                            dst[d + t] = iy >= 0 && iy < g.h() && ix >= 0 && ix < g.w() ? x[chanOff[t] + iy * g.w() + ix] : 0f;
                         }
                         for (int t = w; t < nr; t++) dst[d + t] = 0f;
                     }
@@ -201,17 +177,17 @@ final class CpuConv {
     }
 
     /** dx[c, iy, ix] += dcol[(c, i, j), p] for the chunk of pixels p0 .. p0+np; parallel over channels. */
-    private static void col2im(Geometry g, float[] dcol, int np, int p0, float[] dx, int dxo) {
-        int kk = g.kh * g.kw;
-        Parallel.forRange(g.c, 1, (c0, c1) -> {
+    private static void col2im(ConvGeometry g, float[] dcol, int np, int p0, float[] dx, int dxo) {
+        int kk = g.kh() * g.kw();
+        Parallel.forRange(g.c(), 1, (c0, c1) -> {
             for (int c = c0; c < c1; c++) {
-                int cBase = dxo + c * g.h * g.w;
+                int cBase = dxo + c * g.h() * g.w();
                 for (int r = 0; r < kk; r++) {
-                    int i = r / g.kw, j = r % g.kw, row = (c * kk + r) * np;
+                    int i = r / g.kw(), j = r % g.kw(), row = (c * kk + r) * np;
                     for (int t = 0; t < np; t++) {
-                        int p = p0 + t, oy = p / g.ow, ox = p % g.ow;
-                        int iy = oy * g.sh - g.ph + i, ix = ox * g.sw - g.pw + j;
-                        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) dx[cBase + iy * g.w + ix] += dcol[row + t];
+                        int p = p0 + t, oy = p / g.ow(), ox = p % g.ow();
+                        int iy = oy * g.sh() - g.ph() + i, ix = ox * g.sw() - g.pw() + j;
+                        if (iy >= 0 && iy < g.h() && ix >= 0 && ix < g.w()) dx[cBase + iy * g.w() + ix] += dcol[row + t];
                     }
                 }
             }

@@ -1,5 +1,6 @@
 package dev.magvit4j.backend.cpu;
 
+import dev.magvit4j.backend.LfqTokens;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
@@ -34,28 +35,9 @@ final class CpuLfq {
      */
     private static final float FLUSH = 1e-30f;
 
-    /** Token geometry of z [B, C, *]: channel k of token (b, p) is at b*C*hw + k*hw + p. */
-    private record Tokens(int batch, int channels, int hw) {
-        int count() { return batch * hw; }
-        int at(int token, int k) { return (token / hw) * channels * hw + k * hw + token % hw; }
-    }
-
-    private static Tokens tokens(Tensor z) {
-        int[] s = z.shapeRef();
-        if (s.length < 2) throw new IllegalArgumentException("LFQ needs z of shape [B, C, ...], got " + Shape.str(s));
-        int hw = 1;
-        for (int d = 2; d < s.length; d++) hw *= s[d];
-        if (s[1] < 1 || s[1] > 62) throw new IllegalArgumentException("LFQ supports 1 to 62 bits per token, got " + s[1] + " channels");
-        return new Tokens(s[0], s[1], hw);
-    }
-
     static Tensor[] quantize(Tensor z, int[] groupBits) {
-        Tokens t = tokens(z);
-        int total = 0;
-        for (int g : groupBits) total += g;
-        if (total != t.channels) {
-            throw new IllegalArgumentException("LFQ bit groups " + java.util.Arrays.toString(groupBits) + " add up to " + total + " but z has " + t.channels + " channels");
-        }
+        LfqTokens t = LfqTokens.of(z);
+        t.checkGroups(groupBits);
         z = CpuElementwise.dense(z);
         float[] zv = CpuElementwise.floats(z);
         int zo = z.offset();
@@ -72,7 +54,7 @@ final class CpuLfq {
         Parallel.forRange(t.count(), 4096, (n0, n1) -> {
             for (int n = n0; n < n1; n++) {
                 long index = 0;
-                for (int k = 0; k < t.channels; k++) {
+                for (int k = 0; k < t.channels(); k++) {
                     int at = t.at(n, k);
                     boolean on = zv[zo + at] > 0f; // 0 maps to -1 (SPEC.md section 1)
                     qv[at] = on ? 1f : -1f;
@@ -114,7 +96,7 @@ final class CpuLfq {
         }
 
         /** Fills the buffers for tokens [first, first + count). */
-        void fill(Tokens t, float[] zv, int zo, float temperature, int first, int count) {
+        void fill(LfqTokens t, float[] zv, int zo, float temperature, int first, int count) {
             double scale = 4.0 / temperature;
             Parallel.forRange(count, 128, (i0, i1) -> {
                 double[] prod = new double[Math.max(na, nb)];
@@ -145,11 +127,11 @@ final class CpuLfq {
     }
 
     static Tensor[] entropy(Tensor z, float temperature) {
-        Tokens t = tokens(z);
+        LfqTokens t = LfqTokens.of(z);
         z = CpuElementwise.dense(z);
         float[] zv = CpuElementwise.floats(z);
         int n = t.count(), zo = z.offset();
-        Factors f = new Factors(t.channels);
+        Factors f = new Factors(t.channels());
         // P[b, a] = Σ_chunks Bᵀ[b, n]·A[n, a] / N, laid out so that P[j] is code j = a + b·2^lo.
         float[] p = new float[f.nb * f.na];
         double perSample = 0;
@@ -170,9 +152,9 @@ final class CpuLfq {
     }
 
     static Tensor entropyBackward(Tensor z, Tensor avgProbs, float temperature, float dPerSample, float dCodebook) {
-        Tokens t = tokens(z);
+        LfqTokens t = LfqTokens.of(z);
         z = CpuElementwise.dense(z);
-        int n = t.count(), c = t.channels;
+        int n = t.count(), c = t.channels();
         float[] zv = CpuElementwise.floats(z);
         int zo = z.offset();
         Factors f = new Factors(c);

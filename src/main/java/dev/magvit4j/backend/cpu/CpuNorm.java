@@ -1,11 +1,11 @@
 package dev.magvit4j.backend.cpu;
 
+import dev.magvit4j.backend.NormChecks;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -26,14 +26,6 @@ final class CpuNorm {
     /** Rows per partial sum of RMSNorm's weight gradient (fixed, so results do not depend on the thread count). */
     private static final int ROWS_PER_PARTIAL = 64;
 
-    private static void checkAffine(Tensor t, String name, int batch, int channels) {
-        if (t == null) return;
-        boolean ok = (t.dim() == 1 && t.size(0) == channels) || (t.dim() == 2 && t.size(0) == batch && t.size(1) == channels);
-        if (!ok) {
-            throw new IllegalArgumentException("group norm " + name + " of shape " + Shape.str(t.shapeRef()) + " must be [" + channels + "] or [" + batch + ", " + channels + "]");
-        }
-    }
-
     /** The affine tables of one call, read as y = x·a_c + b_c per (sample, channel) once the statistics are known. */
     private record Affine(float[] scale, int scaleOff, boolean scalePerSample, float[] shift, int shiftOff, boolean shiftPerSample, int channels) {
         static Affine of(Tensor scale, Tensor shift, int channels) {
@@ -53,14 +45,9 @@ final class CpuNorm {
     }
 
     static Tensor[] groupNorm(Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu) {
+        NormChecks.groupNorm(x, groups, scale, shift);
         int[] shape = x.shapeRef();
-        if (shape.length < 2) throw new IllegalArgumentException("group norm needs [B, C, ...], got " + Shape.str(shape));
         int batch = shape[0], channels = shape[1];
-        if (groups <= 0 || channels % groups != 0) {
-            throw new IllegalArgumentException("group norm: " + channels + " channels cannot be split into " + groups + " groups");
-        }
-        checkAffine(scale, "scale", batch, channels);
-        checkAffine(shift, "shift", batch, channels);
         x = CpuElementwise.dense(x);
         Affine affine = Affine.of(scale, shift, channels);
         int hw = x.numel() / Math.max(1, batch * channels), cpg = channels / groups, n = cpg * hw;
@@ -137,6 +124,7 @@ final class CpuNorm {
      * group; dscale_c = Σ dy·x̂ and dshift_c = Σ dy over the channel (and over samples for [C] tables).
      */
     static Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, Tensor shift, boolean silu) {
+        NormChecks.groupNormBackward(dy, x, mean, rstd, groups, scale, shift);
         int[] shape = x.shapeRef();
         int batch = shape[0], channels = shape[1];
         x = CpuElementwise.dense(x);
@@ -205,10 +193,8 @@ final class CpuNorm {
     }
 
     static Tensor[] rmsNorm(Tensor x, Tensor weight, float eps) {
+        NormChecks.rmsNorm(x, weight);
         int d = x.size(-1);
-        if (weight.dim() != 1 || weight.size(0) != d) {
-            throw new IllegalArgumentException("rms norm weight of shape " + Shape.str(weight.shapeRef()) + " for rows of " + d);
-        }
         x = CpuElementwise.dense(x);
         weight = CpuElementwise.dense(weight);
         int rows = x.numel() / Math.max(d, 1);
@@ -233,6 +219,7 @@ final class CpuNorm {
 
     /** dx = r·(dy·w) - x·r³·mean(dy·w·x);  dw = Σ_rows dy·x·r. */
     static Tensor[] rmsNormBackward(Tensor dy, Tensor x, Tensor weight, Tensor rstd) {
+        NormChecks.rmsNormBackward(dy, x, weight, rstd);
         int d = x.size(-1);
         x = CpuElementwise.dense(x);
         dy = CpuElementwise.dense(dy);

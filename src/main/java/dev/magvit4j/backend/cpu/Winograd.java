@@ -1,5 +1,6 @@
 package dev.magvit4j.backend.cpu;
 
+import dev.magvit4j.backend.ConvGeometry;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -54,14 +55,13 @@ final class Winograd {
     private static final int MIN_TILES = 64;
 
     /** Worth it for 3x3 stride-1 convolutions with enough channels and tiles for the products to dominate the transforms. */
-    static boolean applies(CpuConv.Geometry g) {
+    static boolean applies(ConvGeometry g) {
         int tiles = ((g.oh() + TILE - 1) / TILE) * ((g.ow() + TILE - 1) / TILE) * g.batch();
-        return ENABLED && g.kh() == 3 && g.kw() == 3 && g.sh() == 1 && g.sw() == 1 && g.ph() <= 2 && g.pw() <= 2
-                && g.c() >= 16 && g.o() >= 16 && g.oh() >= TILE && g.ow() >= TILE && tiles >= MIN_TILES;
+        return ENABLED && g.winogradShaped() && g.c() >= 16 && g.o() >= 16 && g.oh() >= TILE && g.ow() >= TILE && tiles >= MIN_TILES;
     }
 
     /** y = conv(x, w) + bias for every image of the batch; w is OIHW at wOff, x NCHW at xOff, y NCHW from 0. */
-    static void forward(CpuConv.Geometry g, float[] x, int xOff, float[] w, int wOff, float[] bias, int biasOff, float[] y) {
+    static void forward(ConvGeometry g, float[] x, int xOff, float[] w, int wOff, float[] bias, int biasOff, float[] y) {
         int c = g.c(), o = g.o();
         float[] u = Workspace.floats(Workspace.Slot.WINOGRAD_KERNELS, K * o * c);
         kernelTransforms(w, wOff, o, c, u);
@@ -182,7 +182,7 @@ final class Winograd {
      * V[k][index + t] for the tiles t of one tile row ty of one channel plane: Bᵀ d over the
      * padded rows, split by column phase, then ·B on vectors of L tiles.
      */
-    private static void inputRow(CpuConv.Geometry g, float[] x, int plane, int ty, int tilesW, float[] v, int index, int kStride, InputScratch s) {
+    private static void inputRow(ConvGeometry g, float[] x, int plane, int ty, int tilesW, float[] v, int index, int kStride, InputScratch s) {
         int width = s.width, y0 = ty * TILE - g.ph();
         // Six image rows, shifted right by the padding and zero outside the image.
         java.util.Arrays.fill(s.rows, 0f);
@@ -246,7 +246,7 @@ final class Winograd {
      * the batch's tiles: image, tile row, tile column) of one output channel, whose plane in
      * image b starts at b·imageOut + channelOff; M[k] of those tiles is at m[index + k·kStride ..].
      */
-    private static void outputTiles(CpuConv.Geometry g, float[] m, int index, int kStride, int n, float[] y, int imageOut, int channelOff,
+    private static void outputTiles(ConvGeometry g, float[] m, int index, int kStride, int n, float[] y, int imageOut, int channelOff,
                                     int first, int tilesH, int tilesW, float add, float[] tile) {
         VectorMask<Float> mask = S.indexInRange(0, n);
         // Columns: (Aᵀ M)[i][j] for i < 4, j < 6, as vectors over the tiles, staged in tile[96 L ..]

@@ -1,5 +1,6 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.backend.AttentionGeometry;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
@@ -67,33 +68,14 @@ final class CudaAttention {
     }
 
     private static Geometry geometry(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
-        int[] qs = q.shapeRef(), ks = k.shapeRef(), vs = v.shapeRef();
-        if (qs.length != 4 || !Arrays.equals(ks, vs) || ks.length != 4 || qs[0] != ks[0] || qs[1] != ks[1] || qs[3] != ks[3]) {
-            throw new IllegalArgumentException("attention needs q [B, H, Tq, D] and k, v [B, H, Tk, D], got " + Shape.str(qs) + ", " + Shape.str(ks) + ", " + Shape.str(vs));
-        }
+        AttentionGeometry a = AttentionGeometry.of(q, k, v, mask, causal);
         for (Tensor t : new Tensor[] {q, k, v}) {
             if (t.dtype() != DType.FLOAT32) throw new IllegalArgumentException("attention on CUDA needs float32 q, k, v, got " + t.dtype());
         }
-        int b = qs[0], h = qs[1], tq = qs[2], tk = ks[2], d = qs[3];
-        if (tq > tk) throw new IllegalArgumentException("attention with " + tq + " queries but only " + tk + " keys");
-        if (d < 1 || d > HEAD_DIMS[HEAD_DIMS.length - 1]) {
-            throw new IllegalArgumentException("attention on CUDA supports head dims 1 to " + HEAD_DIMS[HEAD_DIMS.length - 1] + ", got " + d);
+        if (a.d() < 1 || a.d() > HEAD_DIMS[HEAD_DIMS.length - 1]) {
+            throw new IllegalArgumentException("attention on CUDA supports head dims 1 to " + HEAD_DIMS[HEAD_DIMS.length - 1] + ", got " + a.d());
         }
-        int mb = 0, mh = 0;
-        if (mask != null) {
-            int[] ms = mask.shapeRef();
-            boolean ok = mask.dtype() == DType.BOOL && ((ms.length == 2 && ms[0] == tq && ms[1] == tk)
-                    || (ms.length == 4 && (ms[0] == b || ms[0] == 1) && (ms[1] == h || ms[1] == 1) && ms[2] == tq && ms[3] == tk));
-            if (!ok) {
-                throw new IllegalArgumentException("attention mask must be bool [" + tq + ", " + tk + "] or [B|1, H|1, " + tq + ", " + tk + "], got " + mask.dtype() + " " + Shape.str(ms));
-            }
-            mask = contiguous(mask);
-            if (ms.length == 4) {
-                mh = ms[1] == 1 ? 0 : tq * tk;
-                mb = ms[0] == 1 ? 0 : ms[1] * tq * tk;
-            }
-        }
-        return new Geometry(b, h, tq, tk, d, mask, mb, mh, causal);
+        return new Geometry(a.batch(), a.heads(), a.tq(), a.tk(), a.d(), mask == null ? null : contiguous(mask), a.maskBatchStride(), a.maskHeadStride(), causal);
     }
 
     /** t when its rows are unit-stride floats (what the kernels index), else a contiguous float copy. */

@@ -1,7 +1,7 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.backend.ConvGeometry;
 import dev.magvit4j.tensor.DType;
-import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
 import static dev.magvit4j.backend.cuda.CudaTensors.*;
@@ -26,84 +26,63 @@ final class CudaConv {
 
     private CudaConv() {}
 
-    /** The shapes of one convolution, in the order of conv.cu's ConvGeom struct. */
-    record Geometry(int batch, int c, int h, int w, int o, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow) {
-        int[] struct() {
-            return new int[] {batch, c, h, w, o, kh, kw, sh, sw, ph, pw, oh, ow};
-        }
-    }
-
-    static Geometry geometry(int[] xShape, int[] wShape, int sh, int sw, int ph, int pw) {
-        if (xShape.length != 4 || wShape.length != 4) {
-            throw new IllegalArgumentException("conv2d needs input [B, C, H, W] and weight [O, C, kh, kw], got " + Shape.str(xShape) + " and " + Shape.str(wShape));
-        }
-        if (xShape[1] != wShape[1]) {
-            throw new IllegalArgumentException("conv2d input has " + xShape[1] + " channels but weight " + Shape.str(wShape) + " expects " + wShape[1]);
-        }
-        if (sh < 1 || sw < 1 || ph < 0 || pw < 0) {
-            throw new IllegalArgumentException("conv2d stride must be >= 1 and padding >= 0, got stride " + sh + "x" + sw + " padding " + ph + "x" + pw);
-        }
-        if (xShape[2] + 2 * ph < wShape[2] || xShape[3] + 2 * pw < wShape[3]) {
-            throw new IllegalArgumentException("conv2d kernel " + wShape[2] + "x" + wShape[3] + " larger than padded input " + (xShape[2] + 2 * ph) + "x" + (xShape[3] + 2 * pw));
-        }
-        int oh = (xShape[2] + 2 * ph - wShape[2]) / sh + 1, ow = (xShape[3] + 2 * pw - wShape[3]) / sw + 1;
-        return new Geometry(xShape[0], xShape[1], xShape[2], xShape[3], wShape[0], wShape[2], wShape[3], sh, sw, ph, pw, oh, ow);
+    /** The geometry as the kernels' ConvGeom struct (kernels/common.cuh). */
+    static int[] struct(ConvGeometry g) {
+        return new int[] {g.batch(), g.c(), g.h(), g.w(), g.o(), g.kh(), g.kw(), g.sh(), g.sw(), g.ph(), g.pw(), g.oh(), g.ow()};
     }
 
     static Tensor forward(CudaBackend be, Tensor x, Tensor weight, Tensor bias, int sh, int sw, int ph, int pw) {
-        Geometry g = geometry(x.shapeRef(), weight.shapeRef(), sh, sw, ph, pw);
-        if (bias != null && (bias.dim() != 1 || bias.size(0) != g.o)) {
-            throw new IllegalArgumentException("conv2d bias of shape " + Shape.str(bias.shapeRef()) + " for " + g.o + " output channels");
-        }
+        ConvGeometry g = ConvGeometry.of(x.shapeRef(), weight.shapeRef(), sh, sw, ph, pw);
+        if (bias != null) g.checkBias(bias.shapeRef());
         x = floats(x, "input");
         weight = floats(weight, "weight");
         bias = bias == null ? null : floats(bias, "bias");
-        Tensor y = be.empty(DType.FLOAT32, g.batch, g.o, g.oh, g.ow);
+        Tensor y = be.empty(DType.FLOAT32, g.batch(), g.o(), g.oh(), g.ow());
         if (y.numel() == 0) return y;
         if (CudaWinograd.applies(g)) {
             CudaWinograd.convolve(be, g, x, weight, false, bias, y);
             return y;
         }
-        int k = g.c * g.kh * g.kw, tiles = tiles(g.o, y.numel() / g.o);
+        int k = g.c() * g.kh() * g.kw(), tiles = tiles(g.o(), y.numel() / g.o());
         CudaMatmul.Split s = CudaMatmul.Split.of(be, tiles, k, y);
         be.device.launch("conv", "conv_forward_" + CudaMatmul.precision().suffix, tiles, 1, s.splits(), CudaMatmul.GEMM_THREADS, 0,
-                ptr(s.target()), ptr(x), ptr(weight), ptrOrNull(s.splits() == 1 ? bias : null), g.struct(), s.kSplit(), (long) y.numel());
-        s.finish(be, y, bias, g.o, g.oh * g.ow);
+                ptr(s.target()), ptr(x), ptr(weight), ptrOrNull(s.splits() == 1 ? bias : null), struct(g), s.kSplit(), (long) y.numel());
+        s.finish(be, y, bias, g.o(), g.oh() * g.ow());
         return y;
     }
 
     static Tensor backwardInput(CudaBackend be, Tensor dy, Tensor weight, int[] inputShape, int sh, int sw, int ph, int pw) {
-        Geometry g = geometry(inputShape, weight.shapeRef(), sh, sw, ph, pw);
-        checkGradient(dy, g);
+        ConvGeometry g = ConvGeometry.of(inputShape, weight.shapeRef(), sh, sw, ph, pw);
+        g.checkOutputGradient(dy.shapeRef());
         dy = floats(dy, "output gradient");
         weight = floats(weight, "weight");
         Tensor dx = be.empty(DType.FLOAT32, inputShape);
         if (dx.numel() == 0) return dx;
-        Geometry t = CudaWinograd.inputGradient(g);
+        ConvGeometry t = g.inputGradient();
         if (t != null && CudaWinograd.applies(t)) {
             CudaWinograd.convolve(be, t, dy, weight, true, null, dx);
             return dx;
         }
-        int k = g.o * g.kh * g.kw, tiles = tiles(g.c, dx.numel() / g.c);
+        int k = g.o() * g.kh() * g.kw(), tiles = tiles(g.c(), dx.numel() / g.c());
         CudaMatmul.Split s = CudaMatmul.Split.of(be, tiles, k, dx);
         be.device.launch("conv", "conv_backward_input_" + CudaMatmul.precision().suffix, tiles, 1, s.splits(), CudaMatmul.GEMM_THREADS, 0,
-                ptr(s.target()), ptr(dy), ptr(weight), g.struct(), s.kSplit(), (long) dx.numel());
+                ptr(s.target()), ptr(dy), ptr(weight), struct(g), s.kSplit(), (long) dx.numel());
         s.finish(be, dx, null, 1, 1);
         return dx;
     }
 
     static Tensor backwardWeight(CudaBackend be, Tensor dy, Tensor x, int[] weightShape, int sh, int sw, int ph, int pw) {
-        Geometry g = geometry(x.shapeRef(), weightShape, sh, sw, ph, pw);
-        checkGradient(dy, g);
+        ConvGeometry g = ConvGeometry.of(x.shapeRef(), weightShape, sh, sw, ph, pw);
+        g.checkOutputGradient(dy.shapeRef());
         dy = floats(dy, "output gradient");
         x = floats(x, "input");
         Tensor dw = be.empty(DType.FLOAT32, weightShape);
         if (dw.numel() == 0) return dw;
         // Few outputs over a long k (every pixel of the batch): split k across blocks, then add up.
-        int ck = dw.numel() / g.o, k = g.batch * g.oh * g.ow, tiles = tiles(g.o, ck);
+        int ck = dw.numel() / g.o(), k = g.batch() * g.oh() * g.ow(), tiles = tiles(g.o(), ck);
         CudaMatmul.Split s = CudaMatmul.Split.of(be, tiles, k, dw);
         be.device.launch("conv", "conv_backward_weight_" + CudaMatmul.precision().suffix, tiles, 1, s.splits(), CudaMatmul.GEMM_THREADS, 0,
-                ptr(s.target()), ptr(dy), ptr(x), g.struct(), s.kSplit(), (long) dw.numel());
+                ptr(s.target()), ptr(dy), ptr(x), struct(g), s.kSplit(), (long) dw.numel());
         s.finish(be, dw, null, 1, 1);
         return dw;
     }
@@ -116,12 +95,5 @@ final class CudaConv {
     private static Tensor floats(Tensor t, String what) {
         if (t.dtype() != DType.FLOAT32) throw new IllegalArgumentException("conv2d " + what + " must be float32, got " + t.dtype());
         return contiguous(t);
-    }
-
-    private static void checkGradient(Tensor dy, Geometry g) {
-        int[] expected = {g.batch, g.o, g.oh, g.ow};
-        if (!Shape.sameShape(dy.shapeRef(), expected)) {
-            throw new IllegalArgumentException("conv2d output gradient of shape " + Shape.str(dy.shapeRef()) + ", expected " + Shape.str(expected));
-        }
     }
 }

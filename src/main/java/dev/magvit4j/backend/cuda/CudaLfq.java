@@ -1,5 +1,6 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.backend.LfqTokens;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
@@ -25,34 +26,16 @@ final class CudaLfq {
     /** lfq_gemm's block tile (TM = TN in lfq.cu) and threads. */
     private static final int TILE = 64, GEMM_THREADS = 256;
 
-    /** Token geometry of z [B, C, *]: channel k of token (b, p) is at b*C*hw + k*hw + p. */
-    private record Tokens(int batch, int channels, int hw) {
-        int count() { return batch * hw; }
-    }
-
-    private static Tokens tokens(Tensor z) {
-        int[] s = z.shapeRef();
-        if (s.length < 2) throw new IllegalArgumentException("LFQ needs z of shape [B, C, ...], got " + Shape.str(s));
-        int hw = 1;
-        for (int d = 2; d < s.length; d++) hw *= s[d];
-        if (s[1] < 1 || s[1] > 62) throw new IllegalArgumentException("LFQ supports 1 to 62 bits per token, got " + s[1] + " channels");
-        return new Tokens(s[0], s[1], hw);
-    }
-
     static Tensor[] quantize(CudaBackend be, Tensor z, int[] groupBits) {
-        Tokens t = tokens(z);
-        int total = 0;
-        for (int g : groupBits) total += g;
-        if (total != t.channels) {
-            throw new IllegalArgumentException("LFQ bit groups " + java.util.Arrays.toString(groupBits) + " add up to " + total + " but z has " + t.channels + " channels");
-        }
+        LfqTokens t = LfqTokens.of(z);
+        t.checkGroups(groupBits);
         z = contiguousFloat(z);
         int n = t.count();
         int[] tokenShape = Shape.reduced(z.shapeRef(), new int[] {1}, false);  // [B, *]
         Tensor[] out = new Tensor[2 + groupBits.length];
         out[0] = be.empty(DType.FLOAT32, z.shapeRef());
         out[1] = be.empty(DType.INT64, tokenShape);
-        be.device.launch(M, "lfq_quantize", blocks(be, n, THREADS), 1, 1, THREADS, 0, ptr(z), n, t.channels, t.hw, ptr(out[0]), ptr(out[1]));
+        be.device.launch(M, "lfq_quantize", blocks(be, n, THREADS), 1, 1, THREADS, 0, ptr(z), n, t.channels(), t.hw(), ptr(out[0]), ptr(out[1]));
         for (int g = 0, shift = 0; g < groupBits.length; shift += groupBits[g], g++) {
             out[2 + g] = be.empty(DType.INT64, tokenShape);
             be.device.launch(M, "lfq_group_index", blocks(be, n, THREADS), 1, 1, THREADS, 0, ptr(out[1]), n, shift, groupBits[g], ptr(out[2 + g]));
@@ -61,8 +44,8 @@ final class CudaLfq {
     }
 
     /** The entropy kernels' limits: at least one token, at most 2·MAX_BITS channels. */
-    private static void checkEntropy(Tokens t) {
-        if (t.channels > 2 * MAX_BITS) throw new IllegalArgumentException("LFQ entropy on CUDA supports up to " + 2 * MAX_BITS + " bits per token, got " + t.channels);
+    private static void checkEntropy(LfqTokens t) {
+        if (t.channels() > 2 * MAX_BITS) throw new IllegalArgumentException("LFQ entropy on CUDA supports up to " + 2 * MAX_BITS + " bits per token, got " + t.channels());
         if (t.count() == 0) throw new IllegalArgumentException("LFQ entropy needs at least one token");
     }
 
@@ -81,9 +64,9 @@ final class CudaLfq {
         final int lo, hi, na, nb, chunk;
         final Tensor a, b;
 
-        Factors(CudaBackend be, Tokens t) {
-            lo = (t.channels + 1) / 2;
-            hi = t.channels - lo;
+        Factors(CudaBackend be, LfqTokens t) {
+            lo = (t.channels() + 1) / 2;
+            hi = t.channels() - lo;
             na = 1 << lo;
             nb = 1 << hi;
             chunk = Math.min(t.count(), CHUNK_FLOATS >> lo);
@@ -92,8 +75,8 @@ final class CudaLfq {
         }
 
         /** Fills A and B for tokens [first, first + count), and each token's Σ_k H(u_k) into entropy (double*) unless null. */
-        void fill(CudaBackend be, Tensor z, Tokens t, double scale, int first, int count, Tensor entropy) {
-            be.device.launch(M, "lfq_factors", count, 1, 1, tokenThreads(lo), 0, ptr(z), first, t.channels, t.hw, scale, ptr(a), ptr(b), ptrOrNull(entropy));
+        void fill(CudaBackend be, Tensor z, LfqTokens t, double scale, int first, int count, Tensor entropy) {
+            be.device.launch(M, "lfq_factors", count, 1, 1, tokenThreads(lo), 0, ptr(z), first, t.channels(), t.hw(), scale, ptr(a), ptr(b), ptrOrNull(entropy));
         }
     }
 
@@ -109,10 +92,10 @@ final class CudaLfq {
     }
 
     static Tensor[] entropy(CudaBackend be, Tensor z, float temperature) {
-        Tokens t = tokens(z);
+        LfqTokens t = LfqTokens.of(z);
         checkEntropy(t);
         z = contiguousFloat(z);
-        int n = t.count(), codes = 1 << t.channels;
+        int n = t.count(), codes = 1 << t.channels();
         double scale = 4.0 / temperature;
         Factors f = new Factors(be, t);
         // P[b, a] = Σ_n B[n, b]·A[n, a], code j = a + b·2^lo: M = 2^hi rows, N = 2^lo columns, K = tokens.
@@ -136,10 +119,10 @@ final class CudaLfq {
     }
 
     static Tensor entropyBackward(CudaBackend be, Tensor z, Tensor avgProbs, float temperature, float dPerSample, float dCodebook) {
-        Tokens t = tokens(z);
+        LfqTokens t = LfqTokens.of(z);
         checkEntropy(t);
         z = contiguousFloat(z);
-        int n = t.count(), codes = 1 << t.channels, lo = (t.channels + 1) / 2;
+        int n = t.count(), codes = 1 << t.channels(), lo = (t.channels() + 1) / 2;
         double scale = 4.0 / temperature, perToken = dPerSample / (double) n;
         Tensor dz = be.empty(DType.FLOAT32, z.shapeRef());
         Factors f = null;
@@ -165,7 +148,7 @@ final class CudaLfq {
                 gemm(be, f.b, f.nb, 1, g, f.na, 1, da, f.na, 0, count, f.na, f.nb, 1, false);
                 gemm(be, f.a, f.na, 1, g, 1, f.na, db, f.nb, 0, count, f.nb, f.na, 1, false);
             }
-            be.device.launch(M, "lfq_entropy_grad", count, 1, 1, tokenThreads(lo), 0, ptr(z), first, t.channels, t.hw, scale, perToken,
+            be.device.launch(M, "lfq_entropy_grad", count, 1, 1, tokenThreads(lo), 0, ptr(z), first, t.channels(), t.hw(), scale, perToken,
                     ptrOrNull(da), ptrOrNull(db), ptr(dz));
         }
         return dz;

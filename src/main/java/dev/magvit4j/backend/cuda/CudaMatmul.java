@@ -1,10 +1,9 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.backend.MatmulGeometry;
 import dev.magvit4j.tensor.DType;
-import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -65,27 +64,18 @@ public final class CudaMatmul {
     private static final int SKINNY_M = 16, SKINNY_N = 4, SKINNY_THREADS = 256;
 
     static Tensor matmul(CudaBackend be, Tensor a, Tensor b, Tensor bias) {
-        int[] as = a.shapeRef(), bs = b.shapeRef();
-        if (as.length < 2 || bs.length < 2) {
-            throw new IllegalArgumentException("matmul needs tensors of rank >= 2, got " + Shape.str(as) + " and " + Shape.str(bs));
-        }
-        int m = as[as.length - 2], k = as[as.length - 1], kb = bs[bs.length - 2], n = bs[bs.length - 1];
-        if (k != kb) {
-            throw new IllegalArgumentException("matmul of " + Shape.str(as) + " by " + Shape.str(bs) + ": inner dimensions " + k + " and " + kb + " differ");
-        }
-        if (bias != null && (bias.dim() != 1 || bias.size(0) != n || bias.dtype() != DType.FLOAT32)) {
-            throw new IllegalArgumentException("bias of shape " + Shape.str(bias.shapeRef()) + " (" + bias.dtype() + ") for a product with " + n + " float32 columns");
-        }
-        a = gemmOperand(a);
-        b = gemmOperand(b);
-        int[] batch = Shape.broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
-        Tensor out = be.empty(DType.FLOAT32, Shape.concat(batch, m, n));
+        MatmulGeometry g = MatmulGeometry.of(a, b, bias);
+        int m = g.m(), k = g.k(), n = g.n();
+        int[] batch = g.batch();
+        a = MatmulGeometry.readableInPlace(a) ? a : contiguous(a);
+        b = MatmulGeometry.readableInPlace(b) ? b : contiguous(b);
+        Tensor out = be.empty(DType.FLOAT32, g.outShape());
         if (out.numel() == 0) return out;
         bias = contiguous(bias);
         int[] ast = a.stridesRef(), bst = b.stridesRef();
         int aRs = ast[ast.length - 2], aCs = ast[ast.length - 1], bRs = bst[bst.length - 2], bCs = bst[bst.length - 1];
-        int[] aBatch = layout(batch, batchStrides(a, batch), 0), bBatch = layout(batch, batchStrides(b, batch), 0);
-        int count = Shape.numel(batch);
+        int[] aBatch = layout(batch, g.batchStrides(a), 0), bBatch = layout(batch, g.batchStrides(b), 0);
+        int count = g.count();
         if (precision == Precision.FLOAT32 && CudaBlas.matmul(be, out, a, b, bias, m, n, k, aRs, aCs, bRs, bCs, aBatch, bBatch, count)) return out;
         if (count == 1 && m <= SKINNY_M && aCs == 1 && bRs == 1) {
             // A few rows times a Linear's weight (B = Wᵀ, k contiguous in both): memory-bound on
@@ -143,23 +133,5 @@ public final class CudaMatmul {
         long splits = blocks >= sms ? 1 : Math.min((2L * sms + blocks - 1) / blocks, k / MIN_SPLIT_K);
         if (splits <= 1) return Math.max(k, 1);
         return ceilDiv(ceilDiv(k, (int) splits), SLICE_K) * SLICE_K;
-    }
-
-    /** t itself when its last two dims have a unit stride (row-major or transposed), else a contiguous copy. */
-    private static Tensor gemmOperand(Tensor t) {
-        if (t.dtype() != DType.FLOAT32) throw new IllegalArgumentException("matmul needs float32 tensors, got " + t.dtype());
-        int[] st = t.stridesRef(), sh = t.shapeRef();
-        int r = st.length;
-        boolean unitCol = st[r - 1] == 1 || sh[r - 1] == 1, unitRow = st[r - 2] == 1 || sh[r - 2] == 1;
-        return unitCol || unitRow ? t : contiguous(t);
-    }
-
-    /** t's strides over the broadcast batch dims (0 where t has size 1 or lacks the dim). */
-    private static int[] batchStrides(Tensor t, int[] batch) {
-        int[] sh = t.shapeRef(), st = t.stridesRef();
-        int[] out = new int[batch.length];
-        int lead = batch.length - (sh.length - 2);
-        for (int d = 0; d < sh.length - 2; d++) out[lead + d] = sh[d] == 1 ? 0 : st[d];
-        return out;
     }
 }

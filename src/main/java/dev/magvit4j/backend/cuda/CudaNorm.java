@@ -1,5 +1,6 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.backend.NormChecks;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
@@ -27,14 +28,6 @@ final class CudaNorm {
     private static final int GN_THREADS = 256;
     /** The most blocks along a grid's y dimension. */
     private static final int MAX_GRID_Y = 65535;
-
-    private static void checkAffine(Tensor t, String name, int batch, int channels) {
-        if (t == null) return;
-        boolean ok = (t.dim() == 1 && t.size(0) == channels) || (t.dim() == 2 && t.size(0) == batch && t.size(1) == channels);
-        if (!ok) {
-            throw new IllegalArgumentException("group norm " + name + " of shape " + Shape.str(t.shapeRef()) + " must be [" + channels + "] or [" + batch + ", " + channels + "]");
-        }
-    }
 
     /** A contiguous float32 version of t, or null for null. */
     private static Tensor dense(Tensor t) {
@@ -64,14 +57,9 @@ final class CudaNorm {
     }
 
     static Tensor[] groupNorm(CudaBackend be, Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu) {
+        NormChecks.groupNorm(x, groups, scale, shift);
         int[] shape = x.shapeRef();
-        if (shape.length < 2) throw new IllegalArgumentException("group norm needs [B, C, ...], got " + Shape.str(shape));
         int batch = shape[0], channels = shape[1];
-        if (groups <= 0 || channels % groups != 0) {
-            throw new IllegalArgumentException("group norm: " + channels + " channels cannot be split into " + groups + " groups");
-        }
-        checkAffine(scale, "scale", batch, channels);
-        checkAffine(shift, "shift", batch, channels);
         x = dense(x);
         scale = dense(scale);
         shift = dense(shift);
@@ -92,19 +80,9 @@ final class CudaNorm {
     }
 
     static Tensor[] groupNormBackward(CudaBackend be, Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, Tensor shift, boolean silu) {
+        NormChecks.groupNormBackward(dy, x, mean, rstd, groups, scale, shift);
         int[] shape = x.shapeRef();
-        if (shape.length < 2 || groups <= 0 || shape[1] % groups != 0) {
-            throw new IllegalArgumentException("group norm backward: x of shape " + Shape.str(shape) + " cannot be split into " + groups + " groups");
-        }
         int batch = shape[0], channels = shape[1];
-        if (!Shape.sameShape(dy.shapeRef(), shape)) {
-            throw new IllegalArgumentException("group norm backward: dy of shape " + Shape.str(dy.shapeRef()) + " for x of shape " + Shape.str(shape));
-        }
-        if (mean.numel() != batch * groups || rstd.numel() != batch * groups) {
-            throw new IllegalArgumentException("group norm backward: mean " + Shape.str(mean.shapeRef()) + " and rstd " + Shape.str(rstd.shapeRef()) + " must hold " + batch + " x " + groups + " statistics");
-        }
-        checkAffine(scale, "scale", batch, channels);
-        checkAffine(shift, "shift", batch, channels);
         x = dense(x);
         dy = dense(dy);
         mean = dense(mean);
@@ -139,10 +117,8 @@ final class CudaNorm {
     }
 
     static Tensor[] rmsNorm(CudaBackend be, Tensor x, Tensor weight, float eps) {
+        NormChecks.rmsNorm(x, weight);
         int d = x.size(-1);
-        if (weight.dim() != 1 || weight.size(0) != d) {
-            throw new IllegalArgumentException("rms norm weight of shape " + Shape.str(weight.shapeRef()) + " for rows of " + d);
-        }
         x = dense(x);
         weight = dense(weight);
         int rows = x.numel() / Math.max(d, 1);
@@ -155,11 +131,8 @@ final class CudaNorm {
     }
 
     static Tensor[] rmsNormBackward(CudaBackend be, Tensor dy, Tensor x, Tensor weight, Tensor rstd) {
+        NormChecks.rmsNormBackward(dy, x, weight, rstd);
         int d = x.size(-1);
-        if (!Shape.sameShape(dy.shapeRef(), x.shapeRef()) || weight.dim() != 1 || weight.size(0) != d || rstd.numel() * d != x.numel()) {
-            throw new IllegalArgumentException("rms norm backward: dy " + Shape.str(dy.shapeRef()) + ", weight " + Shape.str(weight.shapeRef())
-                    + " and rstd " + Shape.str(rstd.shapeRef()) + " do not fit x " + Shape.str(x.shapeRef()));
-        }
         x = dense(x);
         dy = dense(dy);
         weight = dense(weight);

@@ -1,5 +1,6 @@
 package dev.magvit4j.backend.cuda;
 
+import dev.magvit4j.backend.ConvGeometry;
 import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Tensor;
 
@@ -61,34 +62,24 @@ public final class CudaWinograd {
     private static final long MAX_TEMPORARY = 1L << 25;
 
     /** Whether convolution g runs here: 3x3, stride 1, padding at most 2, FLOAT32, and the mode. */
-    static boolean applies(CudaConv.Geometry g) {
+    static boolean applies(ConvGeometry g) {
         Mode m = mode;
         if (m == Mode.OFF || CudaMatmul.precision() != CudaMatmul.Precision.FLOAT32) return false;
-        if (g.kh() != 3 || g.kw() != 3 || g.sh() != 1 || g.sw() != 1 || g.ph() > 2 || g.pw() > 2) return false;
+        if (!g.winogradShaped()) return false;
         return m == Mode.ALWAYS || tiles(g) >= MIN_TILES && (double) g.c() * g.o() / (g.c() + g.o()) >= MIN_CHANNELS;
-    }
-
-    /**
-     * The input gradient of 3x3 stride-1 convolution g as a convolution of its own: dy with the
-     * kernel transposed in channels and rotated by 180 degrees, padded by 2 - pad (its output is
-     * the input's size); null for other convolutions.
-     */
-    static CudaConv.Geometry inputGradient(CudaConv.Geometry g) {
-        if (g.kh() != 3 || g.kw() != 3 || g.sh() != 1 || g.sw() != 1 || g.ph() > 2 || g.pw() > 2) return null;
-        return new CudaConv.Geometry(g.batch(), g.o(), g.oh(), g.ow(), g.c(), 3, 3, 1, 1, 2 - g.ph(), 2 - g.pw(), g.h(), g.w());
     }
 
     /**
      * y = conv(x, w) + bias for convolution g (bias may be null). w is [g.o, g.c, 3, 3], or with
      * {@code flipped} the original convolution's [g.c, g.o, 3, 3], read transposed and rotated
-     * (the input gradient: g from {@link #inputGradient}). x, w, y contiguous float32.
+     * (the input gradient: g from {@link ConvGeometry#inputGradient}). x, w, y contiguous float32.
      */
-    static void convolve(CudaBackend be, CudaConv.Geometry g, Tensor x, Tensor w, boolean flipped, Tensor bias, Tensor y) {
+    static void convolve(CudaBackend be, ConvGeometry g, Tensor x, Tensor w, boolean flipped, Tensor bias, Tensor y) {
         convolve(be, g, x, w, flipped, bias, y, MAX_TEMPORARY);
     }
 
     /** {@link #convolve} with V and M of at most maxTemporary floats each (tiles in chunks to fit). */
-    static void convolve(CudaBackend be, CudaConv.Geometry g, Tensor x, Tensor w, boolean flipped, Tensor bias, Tensor y, long maxTemporary) {
+    static void convolve(CudaBackend be, ConvGeometry g, Tensor x, Tensor w, boolean flipped, Tensor bias, Tensor y, long maxTemporary) {
         int filters = g.o() * g.c();
         Tensor u = be.empty(DType.FLOAT32, POSITIONS, g.o(), g.c());
         be.device.launch("winograd", "winograd_filters", blocks(be, filters, THREADS), 1, 1, THREADS, 0, ptr(u), ptr(w), g.o(), g.c(), flipped ? 1 : 0);
@@ -99,15 +90,15 @@ public final class CudaWinograd {
         for (int t0 = 0; t0 < tiles; t0 += chunk) {
             int nt = Math.min(chunk, tiles - t0);
             Tensor v = be.empty(DType.FLOAT32, POSITIONS, g.c(), nt);
-            be.device.launch("winograd", "winograd_inputs", blocks(be, (long) g.c() * nt, THREADS), 1, 1, THREADS, 0, ptr(v), ptr(x), g.struct(), t0, nt);
+            be.device.launch("winograd", "winograd_inputs", blocks(be, (long) g.c() * nt, THREADS), 1, 1, THREADS, 0, ptr(v), ptr(x), CudaConv.struct(g), t0, nt);
             Tensor m = CudaMatmul.matmul(be, u, v, null);  // [36, O, nt]
             be.device.launch("winograd", "winograd_outputs", blocks(be, (long) g.o() * nt, THREADS), 1, 1, THREADS, 0,
-                    ptr(y), ptr(m), ptrOrNull(bias), g.struct(), t0, nt);
+                    ptr(y), ptr(m), ptrOrNull(bias), CudaConv.struct(g), t0, nt);
         }
     }
 
     /** 4x4 output tiles over the batch. */
-    private static int tiles(CudaConv.Geometry g) {
+    private static int tiles(ConvGeometry g) {
         return g.batch() * ceilDiv(g.oh(), TILE) * ceilDiv(g.ow(), TILE);
     }
 }

@@ -1,5 +1,6 @@
 package dev.magvit4j.backend.cpu;
 
+import dev.magvit4j.backend.ConvGeometry;
 import dev.magvit4j.ops.ConvolutionTest;
 import org.junit.jupiter.api.Test;
 
@@ -12,12 +13,12 @@ class WinogradTest {
     @Test
     void casesTakeTheWinogradPath() {
         for (int[] c : ConvolutionTest.WINOGRAD_CASES) {
-            CpuConv.Geometry g = CpuConv.geometry(new int[] {c[0], c[1], c[2], c[3]}, new int[] {c[4], c[1], 3, 3}, 1, 1, c[5], c[5]);
+            ConvGeometry g = ConvGeometry.of(new int[] {c[0], c[1], c[2], c[3]}, new int[] {c[4], c[1], 3, 3}, 1, 1, c[5], c[5]);
             assertTrue(Winograd.applies(g), "forward " + java.util.Arrays.toString(c));
-            CpuConv.Geometry t = new CpuConv.Geometry(g.batch(), g.o(), g.oh(), g.ow(), g.c(), 3, 3, 1, 1, 2 - g.ph(), 2 - g.pw(), g.h(), g.w());
+            ConvGeometry t = g.inputGradient();
             assertTrue(Winograd.applies(t), "input gradient " + java.util.Arrays.toString(c));
         }
-        assertFalse(Winograd.applies(CpuConv.geometry(new int[] {1, 512, 16, 16}, new int[] {512, 512, 3, 3}, 1, 1, 1, 1)), "16 tiles");
-        assertTrue(Winograd.applies(CpuConv.geometry(new int[] {8, 512, 16, 16}, new int[] {512, 512, 3, 3}, 1, 1, 1, 1)), "8 x 16 tiles");
+        assertFalse(Winograd.applies(ConvGeometry.of(new int[] {1, 512, 16, 16}, new int[] {512, 512, 3, 3}, 1, 1, 1, 1)), "16 tiles");
+        assertTrue(Winograd.applies(ConvGeometry.of(new int[] {8, 512, 16, 16}, new int[] {512, 512, 3, 3}, 1, 1, 1, 1)), "8 x 16 tiles");
     }
 }

@@ -2,6 +2,7 @@ package dev.magvit4j.backend.cuda;
 
 import dev.magvit4j.backend.Backend;
 import dev.magvit4j.backend.Backends;
+import dev.magvit4j.backend.ConvGeometry;
 import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Tensor;
@@ -71,7 +72,7 @@ class CudaWinogradTest {
         CudaBackend gpu = (CudaBackend) Backends.of(device);
         int b = 2, c = 6, h = 10, o = 5;  // 2 x 3 x 3 = 18 tiles: chunks of 7, 7 and 4
         Tensor x = randn(b, c, h, h), w = randn(o, c, 3, 3).mul(0.2f), bias = randn(o);
-        CudaConv.Geometry g = CudaConv.geometry(x.shapeRef(), w.shapeRef(), 1, 1, 1, 1);
+        ConvGeometry g = ConvGeometry.of(x.shapeRef(), w.shapeRef(), 1, 1, 1, 1);
         Tensor y = gpu.empty(dev.magvit4j.tensor.DType.FLOAT32, b, o, h, h);
         List<KernelProfile.Entry> kernels = gpu.device.profile(() ->
                 CudaWinograd.convolve(gpu, g, x.to(device), w.to(device), false, bias.to(device), y, 36L * c * 7));
@@ -81,16 +82,16 @@ class CudaWinogradTest {
 
     @Test
     void chosenForLarge3x3StrideOneConvolutionsInFloat32() {
-        CudaConv.Geometry big = CudaConv.geometry(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 1, 1, 1, 1);  // 512 tiles
+        ConvGeometry big = ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 1, 1, 1, 1);  // 512 tiles
         assertTrue(CudaWinograd.applies(big));
-        assertTrue(CudaWinograd.applies(CudaWinograd.inputGradient(big)));
-        assertFalse(CudaWinograd.applies(CudaConv.geometry(new int[] {1, 128, 64, 64}, new int[] {128, 128, 3, 3}, 1, 1, 1, 1)), "256 tiles");
-        assertFalse(CudaWinograd.applies(CudaConv.geometry(new int[] {2, 32, 64, 64}, new int[] {32, 32, 3, 3}, 1, 1, 1, 1)), "32 channels");
-        assertFalse(CudaWinograd.applies(CudaConv.geometry(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 2, 2, 1, 1)), "stride 2");
-        assertFalse(CudaWinograd.applies(CudaConv.geometry(new int[] {2, 128, 64, 64}, new int[] {128, 128, 1, 1}, 1, 1, 0, 0)), "1x1");
-        assertFalse(CudaWinograd.applies(CudaConv.geometry(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 1, 1, 3, 3)), "padding 3");
-        assertNull(CudaWinograd.inputGradient(CudaConv.geometry(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 2, 2, 1, 1)));
-        CudaConv.Geometry small = CudaConv.geometry(new int[] {1, 3, 5, 5}, new int[] {2, 3, 3, 3}, 1, 1, 1, 1);
+        assertTrue(CudaWinograd.applies(big.inputGradient()));
+        assertFalse(CudaWinograd.applies(ConvGeometry.of(new int[] {1, 128, 64, 64}, new int[] {128, 128, 3, 3}, 1, 1, 1, 1)), "256 tiles");
+        assertFalse(CudaWinograd.applies(ConvGeometry.of(new int[] {2, 32, 64, 64}, new int[] {32, 32, 3, 3}, 1, 1, 1, 1)), "32 channels");
+        assertFalse(CudaWinograd.applies(ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 2, 2, 1, 1)), "stride 2");
+        assertFalse(CudaWinograd.applies(ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 1, 1}, 1, 1, 0, 0)), "1x1");
+        assertFalse(CudaWinograd.applies(ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 1, 1, 3, 3)), "padding 3");
+        assertNull(ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 2, 2, 1, 1).inputGradient());
+        ConvGeometry small = ConvGeometry.of(new int[] {1, 3, 5, 5}, new int[] {2, 3, 3, 3}, 1, 1, 1, 1);
         try {
             CudaWinograd.setMode(CudaWinograd.Mode.ALWAYS);
             assertTrue(CudaWinograd.applies(small));
