@@ -4,7 +4,8 @@
 #
 #   kernels/build.sh OUT_DIR            PTX for compute_80 (runs on Ampere, Ada and Hopper), and
 #                                       for the files on gemm.cuh a second PTX for sm_90a
-#                                       (NAME.sm_90a.ptx: Hopper's wgmma), checked with ptxas
+#                                       (NAME.sm_90a.ptx: Hopper's wgmma); every file declared
+#                                       PTX ISA 8.0 (CUDA 12.0 drivers) and checked with ptxas
 #   kernels/build.sh OUT_DIR --check    also assembles each for sm_90 with ptxas and prints the
 #                                       registers and shared memory per kernel (catches
 #                                       resource overflows before a GPU is at hand)
@@ -24,44 +25,51 @@ mkdir -p "$out"
 # PTX for the oldest architecture with the tensor-core instructions the kernels use (mma.sync
 # for tf32 and bf16: sm_80); the driver JIT-compiles it for the GPU it runs on.
 flags=(-ptx -arch=compute_80 -O3 -std=c++17 -I "$here")
-newest_header=$(ls -t "$here"/*.cuh 2>/dev/null | head -n 1 || true)
+newest_header=$(ls -t "$here"/*.cuh "$here/build.sh" 2>/dev/null | head -n 1 || true)  # PTX older than any header or this script is rebuilt
 
-# compile CU PTX FLAGS...: skipped (status 1) when PTX is newer than the file and every header.
+# The PTX ISA version written into every file. nvcc stamps its own (9.0 for CUDA 13), which a
+# driver older than that CUDA release refuses to load; the kernels need nothing past ISA 8.0
+# (wgmma), so they are declared 8.0 and run on any CUDA 12.0+ driver (R525+). ptxas checks each
+# file at that version below: a feature of a later ISA fails the build here. Cuda.java reads the
+# version back and tells a user with an older driver what to install.
+PTX_ISA=8.0
+
+# compile CU PTX ARCH FLAGS...: nvcc, the ISA version set, then assembled by ptxas for ARCH as a
+# check; skipped (status 1) when PTX is newer than the file, every header and this script.
 compile() {
-  local cu="$1" ptx="$2"
-  shift 2
+  local cu="$1" ptx="$2" arch="$3"
+  shift 3
   if [ -f "$ptx" ] && [ "$ptx" -nt "$cu" ] && { [ -z "$newest_header" ] || [ "$ptx" -nt "$newest_header" ]; } && [ -z "$check" ]; then
     return 1
   fi
-  nvcc "$@" -o "$ptx.tmp" "$cu" && mv "$ptx.tmp" "$ptx" &
+  {
+    nvcc "$@" -o "$ptx.tmp" "$cu" &&
+      sed -i "s/^\.version [0-9.]*\$/.version $PTX_ISA/" "$ptx.tmp" &&
+      { ptxas -arch="$arch" -o /dev/null "$ptx.tmp" || { echo "[kernels] ptxas rejected $(basename "$ptx") as PTX ISA $PTX_ISA for $arch (see above)"; false; }; } &&
+      mv "$ptx.tmp" "$ptx"
+  } &
   pids+=($!)
   built=$((built + 1))
 }
 
 built=0
 pids=()
-hopper=()
 for cu in "$here"/*.cu; do
   [ -e "$cu" ] || continue
   name=$(basename "$cu" .cu)
-  compile "$cu" "$out/$name.ptx" "${flags[@]}" || true
+  compile "$cu" "$out/$name.ptx" sm_80 "${flags[@]}" || true
   # The GEMM users again for sm_90a, where gemm.cuh's tensor-core tiles are wgmma (the driver
   # loads this PTX on compute capability 9.0 only). The architecture-specific "a" target's PTX
   # cannot be JIT-compiled for any other GPU.
   if grep -q '#include "gemm.cuh"' "$cu"; then
-    compile "$cu" "$out/$name.sm_90a.ptx" -ptx -arch=sm_90a -O3 -std=c++17 -I "$here" && hopper+=("$out/$name.sm_90a.ptx")
+    compile "$cu" "$out/$name.sm_90a.ptx" sm_90a -ptx -arch=sm_90a -O3 -std=c++17 -I "$here" || true
   fi
 done
 status=0
 for p in "${pids[@]}"; do wait "$p" || status=1; done
-if [ "$status" -ne 0 ]; then echo "[kernels] nvcc failed (see above)"; exit 1; fi
+if [ "$status" -ne 0 ]; then rm -f "$out"/*.ptx.tmp; echo "[kernels] the kernel build failed (see above)"; exit 1; fi
 echo "[kernels] $built PTX files compiled from $(ls "$here"/*.cu 2>/dev/null | wc -l) kernel files in $out ($(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/CUDA \1/p'))"
 
-# nvcc -ptx passes inline PTX through unchecked; the wgmma PTX is assembled here so that a
-# malformed instruction fails the build, not the driver's JIT on a Hopper GPU.
-for ptx in "${hopper[@]}"; do
-  ptxas -arch=sm_90a -o /dev/null "$ptx" || { rm -f "$ptx"; echo "[kernels] ptxas rejected $ptx"; exit 1; }
-done
 
 if [ "$check" = "--check" ]; then
   for ptx in "$out"/*.ptx; do

@@ -56,7 +56,7 @@ __device__ __forceinline__ void output_1d(const float* m, int stride, float* r, 
 // channels: g = w[r, q] (w is [rows, cols, 3, 3]), or with flip set, for the input gradient (the
 // convolution of dy with the kernel transposed in channels and rotated by 180 degrees),
 // g[i][j] = w[q, r, 2 - i, 2 - j] (w is [cols, rows, 3, 3]).
-extern "C" __global__ void winograd_filters(float* u, const float* w, int rows, int cols, int flip) {
+extern "C" __global__ void winograd_filters(float* __restrict__ u, const float* __restrict__ w, int rows, int cols, int flip) {
     int filters = rows * cols;
     FOR_EACH(f, filters) {
         int r = f / cols, q = f - r * cols;
@@ -76,7 +76,7 @@ extern "C" __global__ void winograd_filters(float* u, const float* w, int rows, 
 
 // V[k][c][t - t0] for channels c < g.c and tiles t0 <= t < t0 + nt: the input tile's 6 x 6 patch
 // starts at (4 ty - ph, 4 tx - pw), zero outside the image.
-extern "C" __global__ void winograd_inputs(float* v, const float* x, ConvGeom g, int t0, int nt) {
+extern "C" __global__ void winograd_inputs(float* __restrict__ v, const float* __restrict__ x, ConvGeom g, int t0, int nt) {
     int tiles_w = (g.ow + 3) / 4, tiles_h = (g.oh + 3) / 4, plane = g.c * nt;
     FOR_EACH(i, plane) {
         int c = i / nt, local = i - c * nt, t = t0 + local;
@@ -101,8 +101,10 @@ extern "C" __global__ void winograd_inputs(float* v, const float* x, ConvGeom g,
 }
 
 // The output tiles t0 <= t < t0 + nt of every channel o < g.o from M[k][o][t - t0]: Aᵀ M A
-// (+ bias[o]), cut at the image's right and bottom edges.
-extern "C" __global__ void winograd_outputs(float* y, const float* m, const float* bias, ConvGeom g, int t0, int nt) {
+// (+ bias[o]), cut at the image's right and bottom edges. Where rows are a multiple of 4 wide
+// (no tile is cut on the right, and every tile row is 16-byte aligned) a tile row is one float4.
+extern "C" __global__ void winograd_outputs(float* __restrict__ y, const float* __restrict__ m, const float* __restrict__ bias, ConvGeom g,
+                                            int t0, int nt) {
     int tiles_w = (g.ow + 3) / 4, tiles_h = (g.oh + 3) / 4, plane = g.o * nt;
     FOR_EACH(i, plane) {
         int o = i / nt, local = i - o * nt, t = t0 + local;
@@ -117,10 +119,18 @@ extern "C" __global__ void winograd_outputs(float* y, const float* m, const floa
         float add = bias ? bias[o] : 0.f;
         float* dst = y + (b * g.o + o) * g.oh * g.ow;
         int oy = 4 * ty, ox = 4 * tx;
+        bool whole_rows = (g.ow & 3) == 0;
 #pragma unroll
-        for (int a = 0; a < 4; a++)
+        for (int a = 0; a < 4; a++) {
+            if (oy + a >= g.oh) break;
+            float* row = dst + (oy + a) * g.ow + ox;
+            if (whole_rows) {
+                *reinterpret_cast<float4*>(row) = make_float4(r[4 * a] + add, r[4 * a + 1] + add, r[4 * a + 2] + add, r[4 * a + 3] + add);
+            } else {
 #pragma unroll
-            for (int q = 0; q < 4; q++)
-                if (oy + a < g.oh && ox + q < g.ow) dst[(oy + a) * g.ow + ox + q] = r[4 * a + q] + add;
+                for (int q = 0; q < 4; q++)
+                    if (ox + q < g.ow) row[q] = r[4 * a + q] + add;
+            }
+        }
     }
 }

@@ -27,6 +27,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -828,8 +829,28 @@ CUresult cuInit(unsigned int) {
     return CUDA_SUCCESS;
 }
 
+// The CUDA version the driver reports: that of the cuda.h it was built with, or
+// MAGVIT4J_EMULATOR_DRIVER_VERSION (e.g. 11080 for a CUDA 11.8 driver), to test how an old driver
+// is met. Like a real driver it refuses PTX of a later ISA (cuModuleLoadData).
+static int driver_version() {
+    static const int version = [] {
+        const char* env = getenv("MAGVIT4J_EMULATOR_DRIVER_VERSION");
+        return env ? atoi(env) : CUDA_VERSION;
+    }();
+    return version;
+}
+
+// The CUDA release that introduced PTX ISA x.y, from the image's .version line: x + 4 . y for
+// ISA 7.0 (CUDA 11.0) to 9.0 (CUDA 13.0); 0 when the line is missing.
+static int ptx_cuda_version(const char* ptx) {
+    const char* v = strstr(ptx, "\n.version ");
+    int major = 0, minor = 0;
+    if (!v || sscanf(v + 10, "%d.%d", &major, &minor) != 2) return 0;
+    return (major + 4) * 1000 + minor * 10;
+}
+
 CUresult cuDriverGetVersion(int* version) {
-    *version = CUDA_VERSION;
+    *version = driver_version();
     return CUDA_SUCCESS;
 }
 
@@ -1031,6 +1052,7 @@ CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned int value, size_t count, CUs
 }
 
 CUresult cuModuleLoadData(CUmodule* module, const void* image) {
+    if (ptx_cuda_version((const char*) image) > driver_version()) return CUDA_ERROR_UNSUPPORTED_PTX_VERSION;
     Module* m = new Module();
     CUresult rc = parse_ptx((const char*) image, *m);
     if (rc != CUDA_SUCCESS) {

@@ -8,12 +8,17 @@ import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Choosing devices: auto, clear errors for unusable ones, and moving a module in place. */
 class DeviceSelectionTest {
@@ -34,6 +39,41 @@ class DeviceSelectionTest {
         }
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Backends.parse("gpu"));
         assertEquals("unknown device 'gpu': use cpu, cuda or cuda:N", bad.getMessage());
+    }
+
+    /**
+     * A driver older than the CUDA release of the kernels' PTX ISA (8.0: CUDA 12.0) would refuse
+     * to load them at the first kernel; instead CUDA is reported unusable up front, saying what to
+     * update, and auto picks the CPU. Run in a child JVM on the emulator told to be a CUDA 11.8
+     * driver (and, as the control, a 12.0 one).
+     */
+    @Test
+    void aDriverTooOldForTheKernelsIsReportedUpFront() throws Exception {
+        String driver = System.getProperty("magvit4j.cuda.driver", "");
+        assumeTrue(!driver.isEmpty() && Files.exists(Path.of(driver)), "needs the CUDA emulator (built by mvn test-compile when g++ and nvcc are here)");
+        assertEquals(12000, Cuda.kernelsNeed(), "kernels/build.sh declares PTX ISA 8.0");
+        assertEquals("auto -> cpu: CUDA unavailable: the NVIDIA driver supports CUDA 11.8, but this build's kernels (PTX ISA 8.0) need CUDA 12.0 or newer: update the NVIDIA driver",
+                autoInChildJvm(driver, "11080"));
+        assertEquals("auto -> cuda:0: CUDA driver 12.0, 1 device(s)", autoInChildJvm(driver, "12000"));
+    }
+
+    /** What Backends.parse("auto") picks in a fresh JVM whose emulated driver reports the given CUDA version. */
+    private static String autoInChildJvm(String driver, String version) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-Dmagvit4j.cuda.driver=" + driver, "-cp", System.getProperty("java.class.path"), AutoProbe.class.getName());
+        pb.environment().put("MAGVIT4J_EMULATOR_DRIVER_VERSION", version);
+        Process p = pb.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertEquals(0, p.waitFor(), "the child JVM failed: " + out);
+        return out;
+    }
+
+    /** The child JVM of {@link #aDriverTooOldForTheKernelsIsReportedUpFront}. */
+    public static final class AutoProbe {
+        public static void main(String[] args) {
+            System.out.println("auto -> " + Backends.parse("auto") + ": " + Cuda.status());
+        }
     }
 
     @Test

@@ -3,16 +3,23 @@ package dev.magvit4j.backend.cuda;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Whether CUDA can be used here, and the devices. The first question loads JCuda's driver
  * binding (which needs {@code libcuda.so.1}, the NVIDIA driver) and calls {@code cuInit}; every
- * failure on the way (no JCuda jar, no driver, no GPU, a build without kernels) becomes a
- * {@link Status} with a one-line reason, never an exception at class load.
+ * failure on the way (no JCuda jar, no driver, a driver too old for the kernels' PTX, no GPU, a
+ * build without kernels) becomes a {@link Status} with a one-line reason, never an exception at
+ * class load.
  */
 public final class Cuda {
 
@@ -23,7 +30,7 @@ public final class Cuda {
         @Override
         public String toString() {
             if (!available) return "CUDA unavailable: " + reason;
-            return "CUDA driver " + driverVersion / 1000 + "." + driverVersion % 1000 / 10 + ", " + deviceCount + " device(s)";
+            return "CUDA driver " + release(driverVersion) + ", " + deviceCount + " device(s)";
         }
     }
 
@@ -76,12 +83,38 @@ public final class Cuda {
             JCudaDriver.cuDeviceGetCount(count);
             JCudaDriver.cuDriverGetVersion(version);
             if (count[0] == 0) return unavailable("no CUDA GPU found");
+            int needed = kernelsNeed();
+            if (version[0] < needed) {
+                return unavailable("the NVIDIA driver supports CUDA " + release(version[0]) + ", but this build's kernels (PTX ISA " + release(needed - 4000)
+                        + ") need CUDA " + release(needed) + " or newer: update the NVIDIA driver");
+            }
             return new Status(true, "", count[0], version[0]);
         } catch (UnsatisfiedLinkError e) {
             return unavailable("the NVIDIA driver library libcuda.so.1 could not be loaded (no NVIDIA driver on this machine)");
         } catch (LinkageError e) {
             return unavailable("JCuda could not be loaded (" + e.getClass().getSimpleName() + ": " + firstLine(e.getMessage()) + ")");
         }
+    }
+
+    /**
+     * The CUDA version (as cuDriverGetVersion gives it: 1000·major + 10·minor) a driver needs to
+     * load the packaged kernels: the release that introduced their PTX ISA, x + 4 . y for ISA x.y
+     * (7.0 came with CUDA 11.0, 9.0 with 13.0). kernels/build.sh declares every file 8.0.
+     */
+    public static int kernelsNeed() {
+        try (InputStream in = Cuda.class.getResourceAsStream("/kernels/copy.ptx")) {
+            String head = new String(in.readNBytes(4096), StandardCharsets.US_ASCII);
+            Matcher m = Pattern.compile("(?m)^\\.version (\\d+)\\.(\\d+)$").matcher(head);
+            if (!m.find()) throw new IllegalStateException("kernels/copy.ptx has no .version line");
+            return (Integer.parseInt(m.group(1)) + 4) * 1000 + Integer.parseInt(m.group(2)) * 10;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read kernels/copy.ptx", e);
+        }
+    }
+
+    /** 12040 -> "12.4". */
+    private static String release(int version) {
+        return version / 1000 + "." + version % 1000 / 10;
     }
 
     private static Status unavailable(String reason) {

@@ -2,6 +2,7 @@ package dev.magvit4j.backend.cuda;
 
 import dev.magvit4j.backend.MatmulGeometry;
 import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
 import java.util.Locale;
@@ -64,25 +65,34 @@ public final class CudaMatmul {
     private static final int SKINNY_M = 16, SKINNY_N = 4, SKINNY_THREADS = 256;
 
     static Tensor matmul(CudaBackend be, Tensor a, Tensor b, Tensor bias) {
+        Tensor out = be.empty(DType.FLOAT32, MatmulGeometry.of(a, b, bias).outShape());
+        matmul(be, a, b, bias, out);
+        return out;
+    }
+
+    /** out = a·b (+ bias) into out, a contiguous float32 tensor of the product's shape (a caller's reused buffer). */
+    static void matmul(CudaBackend be, Tensor a, Tensor b, Tensor bias, Tensor out) {
         MatmulGeometry g = MatmulGeometry.of(a, b, bias);
+        if (!out.isContiguous() || out.dtype() != DType.FLOAT32 || !Shape.sameShape(out.shapeRef(), g.outShape())) {
+            throw new IllegalArgumentException("matmul output must be contiguous float32 " + Shape.str(g.outShape()) + ", got " + out.dtype() + " " + Shape.str(out.shapeRef()));
+        }
         int m = g.m(), k = g.k(), n = g.n();
         int[] batch = g.batch();
         a = MatmulGeometry.readableInPlace(a) ? a : contiguous(a);
         b = MatmulGeometry.readableInPlace(b) ? b : contiguous(b);
-        Tensor out = be.empty(DType.FLOAT32, g.outShape());
-        if (out.numel() == 0) return out;
+        if (out.numel() == 0) return;
         bias = contiguous(bias);
         int[] ast = a.stridesRef(), bst = b.stridesRef();
         int aRs = ast[ast.length - 2], aCs = ast[ast.length - 1], bRs = bst[bst.length - 2], bCs = bst[bst.length - 1];
         int[] aBatch = layout(batch, g.batchStrides(a), 0), bBatch = layout(batch, g.batchStrides(b), 0);
         int count = g.count();
-        if (precision == Precision.FLOAT32 && CudaBlas.matmul(be, out, a, b, bias, m, n, k, aRs, aCs, bRs, bCs, aBatch, bBatch, count)) return out;
+        if (precision == Precision.FLOAT32 && CudaBlas.matmul(be, out, a, b, bias, m, n, k, aRs, aCs, bRs, bCs, aBatch, bBatch, count)) return;
         if (count == 1 && m <= SKINNY_M && aCs == 1 && bRs == 1) {
             // A few rows times a Linear's weight (B = Wᵀ, k contiguous in both): memory-bound on
             // B, which a 128 x 128 tile would read with m/128 of its arithmetic in use.
             be.device.launch("matmul", "matmul_skinny" + (m <= 4 ? 4 : SKINNY_M) + "_" + precision.suffix, ceilDiv(n, SKINNY_N), 1, 1, SKINNY_THREADS, 0,
                     ptr(out), ptr(a), aRs, ptr(b), bCs, ptrOrNull(bias), m, n, k);
-            return out;
+            return;
         }
 
         // Kernel matmul_<precision>_<A major><B major>: A "k" when k is its contiguous direction, else
@@ -96,7 +106,6 @@ public final class CudaMatmul {
                     (long) out.numel());
         }
         s.finish(be, out, bias, n, 1);
-        return out;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.magvit4j.backend.cuda;
 
 import dev.magvit4j.backend.ConvGeometry;
 import dev.magvit4j.tensor.DType;
+import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
 import java.util.Locale;
@@ -58,7 +59,7 @@ public final class CudaWinograd {
     private static final int TILE = 4, POSITIONS = 36;
     /** AUTO's thresholds (see the class comment): C·O/(C + O), and output tiles over the batch. */
     private static final int MIN_CHANNELS = 32, MIN_TILES = 512;
-    /** Floats of V or M per call: tiles go in chunks so the temporaries stay within 128 MiB each. */
+    /** Floats of V or M: tiles go in chunks so the temporaries stay within 128 MiB each. */
     private static final long MAX_TEMPORARY = 1L << 25;
 
     /** Whether convolution g runs here: 3x3, stride 1, padding at most 2, FLOAT32, and the mode. */
@@ -78,23 +79,32 @@ public final class CudaWinograd {
         convolve(be, g, x, w, flipped, bias, y, MAX_TEMPORARY);
     }
 
-    /** {@link #convolve} with V and M of at most maxTemporary floats each (tiles in chunks to fit). */
+    /**
+     * {@link #convolve} with V and M of at most maxTemporary floats each: the tiles go in balanced
+     * chunks (whole GEMM tiles where that fits), through one V and one M buffer for all of them.
+     */
     static void convolve(CudaBackend be, ConvGeometry g, Tensor x, Tensor w, boolean flipped, Tensor bias, Tensor y, long maxTemporary) {
         int filters = g.o() * g.c();
         Tensor u = be.empty(DType.FLOAT32, POSITIONS, g.o(), g.c());
         be.device.launch("winograd", "winograd_filters", blocks(be, filters, THREADS), 1, 1, THREADS, 0, ptr(u), ptr(w), g.o(), g.c(), flipped ? 1 : 0);
         int tiles = tiles(g);
-        int chunk = (int) Math.min(tiles, maxTemporary / (POSITIONS * (long) Math.max(g.c(), g.o())));
-        if (chunk < tiles && chunk > CudaMatmul.TILE) chunk -= chunk % CudaMatmul.TILE;  // whole GEMM tiles
-        chunk = Math.max(chunk, 1);
+        int most = (int) Math.max(1, Math.min(tiles, maxTemporary / (POSITIONS * (long) Math.max(g.c(), g.o()))));
+        int chunks = ceilDiv(tiles, most), chunk = ceilDiv(tiles, chunks);
+        if (chunks > 1 && chunk > CudaMatmul.TILE) chunk = Math.min(most, ceilDiv(chunk, CudaMatmul.TILE) * CudaMatmul.TILE);
+        Tensor vBuffer = be.empty(DType.FLOAT32, POSITIONS * g.c() * chunk), mBuffer = be.empty(DType.FLOAT32, POSITIONS * g.o() * chunk);
         for (int t0 = 0; t0 < tiles; t0 += chunk) {
             int nt = Math.min(chunk, tiles - t0);
-            Tensor v = be.empty(DType.FLOAT32, POSITIONS, g.c(), nt);
+            Tensor v = leading(vBuffer, POSITIONS, g.c(), nt), m = leading(mBuffer, POSITIONS, g.o(), nt);
             be.device.launch("winograd", "winograd_inputs", blocks(be, (long) g.c() * nt, THREADS), 1, 1, THREADS, 0, ptr(v), ptr(x), CudaConv.struct(g), t0, nt);
-            Tensor m = CudaMatmul.matmul(be, u, v, null);  // [36, O, nt]
+            CudaMatmul.matmul(be, u, v, null, m);
             be.device.launch("winograd", "winograd_outputs", blocks(be, (long) g.o() * nt, THREADS), 1, 1, THREADS, 0,
                     ptr(y), ptr(m), ptrOrNull(bias), CudaConv.struct(g), t0, nt);
         }
+    }
+
+    /** The first elements of a flat buffer as a contiguous tensor of the given shape. */
+    private static Tensor leading(Tensor buffer, int... shape) {
+        return new Tensor(buffer.storage(), shape, Shape.contiguousStrides(shape), 0);
     }
 
     /** 4x4 output tiles over the batch. */

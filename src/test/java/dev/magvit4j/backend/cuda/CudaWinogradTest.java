@@ -43,8 +43,9 @@ class CudaWinogradTest {
         Devices.use(device);
         CudaBackend gpu = (CudaBackend) Backends.of(device);
         // {B, C, H, W, O, pad h, pad w}
+        // Rows a multiple of 4 wide are stored as float4 (the last two, one cut at the bottom).
         int[][] configs = {{1, 3, 4, 4, 2, 1, 1}, {2, 5, 9, 7, 6, 1, 1}, {1, 8, 13, 10, 4, 0, 0}, {2, 4, 6, 11, 3, 2, 2},
-                {1, 4, 9, 9, 5, 0, 2}, {1, 16, 16, 16, 16, 1, 1}};
+                {1, 4, 9, 9, 5, 0, 2}, {1, 16, 16, 16, 16, 1, 1}, {2, 4, 10, 8, 3, 1, 1}};
         CudaWinograd.setMode(CudaWinograd.Mode.ALWAYS);
         try {
             for (int[] c : configs) {
@@ -65,19 +66,28 @@ class CudaWinogradTest {
         }
     }
 
+    /** V holds C and M holds O rows of each chunk: the larger of the two sets the chunk; balanced chunks; at least one tile each. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.magvit4j.testing.Devices#gpus")
     void tilesGoInChunks(Device device) {
         Devices.use(device);
         CudaBackend gpu = (CudaBackend) Backends.of(device);
-        int b = 2, c = 6, h = 10, o = 5;  // 2 x 3 x 3 = 18 tiles: chunks of 7, 7 and 4
-        Tensor x = randn(b, c, h, h), w = randn(o, c, 3, 3).mul(0.2f), bias = randn(o);
-        ConvGeometry g = ConvGeometry.of(x.shapeRef(), w.shapeRef(), 1, 1, 1, 1);
-        Tensor y = gpu.empty(dev.magvit4j.tensor.DType.FLOAT32, b, o, h, h);
-        List<KernelProfile.Entry> kernels = gpu.device.profile(() ->
-                CudaWinograd.convolve(gpu, g, x.to(device), w.to(device), false, bias.to(device), y, 36L * c * 7));
-        assertEquals(3, launches(kernels, "winograd/winograd_inputs"), kernels.toString());
-        compare("winograd in chunks of 7 tiles", cpu.conv2d(x, w, bias, 1, 1, 1, 1), y);
+        int b = 2, h = 10;  // 2 x 3 x 3 = 18 tiles
+        for (int[] co : new int[][] {{6, 5}, {3, 8}}) {
+            int c = co[0], o = co[1];
+            Tensor x = randn(b, c, h, h), w = randn(o, c, 3, 3).mul(0.2f), bias = randn(o);
+            ConvGeometry g = ConvGeometry.of(x.shapeRef(), w.shapeRef(), 1, 1, 1, 1);
+            Tensor want = cpu.conv2d(x, w, bias, 1, 1, 1, 1);
+            // {floats of V or M at most, expected chunks}: 7 tiles at most -> 3 chunks of 6; one tile each.
+            for (long[] limit : new long[][] {{36L * Math.max(c, o) * 7, 3}, {1, 18}}) {
+                Tensor y = gpu.empty(dev.magvit4j.tensor.DType.FLOAT32, b, o, h, h);
+                List<KernelProfile.Entry> kernels = gpu.device.profile(() ->
+                        CudaWinograd.convolve(gpu, g, x.to(device), w.to(device), false, bias.to(device), y, limit[0]));
+                String what = "winograd, C " + c + ", O " + o + ", at most " + limit[0] + " floats";
+                assertEquals(limit[1], launches(kernels, "winograd/winograd_inputs"), what + ": " + kernels);
+                compare(what, want, y);
+            }
+        }
     }
 
     @Test
