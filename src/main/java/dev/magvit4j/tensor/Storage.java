@@ -8,10 +8,22 @@ import dev.magvit4j.backend.Backend;
  */
 public abstract class Storage {
 
-    public abstract DType dtype();
+    private final DType dtype;
+    private final int length;
+
+    protected Storage(DType dtype, int length) {
+        this.dtype = dtype;
+        this.length = length;
+    }
+
+    public final DType dtype() {
+        return dtype;
+    }
 
     /** Number of elements (not bytes). */
-    public abstract int length();
+    public final int length() {
+        return length;
+    }
 
     /** The backend that owns this memory and runs ops on it. */
     public abstract Backend backend();

@@ -8,9 +8,7 @@ import dev.magvit4j.tensor.Storage;
 /** Host memory as a Java array: float[] (float32), long[] (int64), int[] (int32) or byte[] (bool). */
 public final class CpuStorage extends Storage {
 
-    private final DType dtype;
     private final Object array;
-    private final int length;
 
     CpuStorage(float[] a) { this(DType.FLOAT32, a, a.length); }
     CpuStorage(long[] a) { this(DType.INT64, a, a.length); }
@@ -18,9 +16,8 @@ public final class CpuStorage extends Storage {
     CpuStorage(byte[] a) { this(DType.BOOL, a, a.length); }
 
     private CpuStorage(DType dtype, Object array, int length) {
-        this.dtype = dtype;
+        super(dtype, length);
         this.array = array;
-        this.length = length;
     }
 
     static CpuStorage allocate(DType dtype, int length) {
@@ -33,43 +30,33 @@ public final class CpuStorage extends Storage {
     }
 
     @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public int length() {
-        return length;
-    }
-
-    @Override
     public Backend backend() {
         return Backends.cpu();
     }
 
     public float[] floats() {
-        if (dtype != DType.FLOAT32) throw new IllegalStateException("expected a float32 tensor, got " + dtype);
+        if (dtype() != DType.FLOAT32) throw new IllegalStateException("expected a float32 tensor, got " + dtype());
         return (float[]) array;
     }
 
     public long[] longs() {
-        if (dtype != DType.INT64) throw new IllegalStateException("expected an int64 tensor, got " + dtype);
+        if (dtype() != DType.INT64) throw new IllegalStateException("expected an int64 tensor, got " + dtype());
         return (long[]) array;
     }
 
     public int[] ints() {
-        if (dtype != DType.INT32) throw new IllegalStateException("expected an int32 tensor, got " + dtype);
+        if (dtype() != DType.INT32) throw new IllegalStateException("expected an int32 tensor, got " + dtype());
         return (int[]) array;
     }
 
     public byte[] bytes() {
-        if (dtype != DType.BOOL) throw new IllegalStateException("expected a bool tensor, got " + dtype);
+        if (dtype() != DType.BOOL) throw new IllegalStateException("expected a bool tensor, got " + dtype());
         return (byte[]) array;
     }
 
     /** Element i converted to double, whatever the dtype. */
     double getDouble(int i) {
-        return switch (dtype) {
+        return switch (dtype()) {
             case FLOAT32 -> ((float[]) array)[i];
             case INT64 -> ((long[]) array)[i];
             case INT32 -> ((int[]) array)[i];
@@ -79,7 +66,7 @@ public final class CpuStorage extends Storage {
 
     /** Element i converted to long, whatever the dtype (floats truncate toward zero). */
     long getLong(int i) {
-        return switch (dtype) {
+        return switch (dtype()) {
             case FLOAT32 -> (long) ((float[]) array)[i];
             case INT64 -> ((long[]) array)[i];
             case INT32 -> ((int[]) array)[i];
@@ -88,7 +75,7 @@ public final class CpuStorage extends Storage {
     }
 
     void setDouble(int i, double v) {
-        switch (dtype) {
+        switch (dtype()) {
             case FLOAT32 -> ((float[]) array)[i] = (float) v;
             case INT64 -> ((long[]) array)[i] = (long) v;
             case INT32 -> ((int[]) array)[i] = (int) v;
@@ -97,7 +84,7 @@ public final class CpuStorage extends Storage {
     }
 
     void setLong(int i, long v) {
-        switch (dtype) {
+        switch (dtype()) {
             case FLOAT32 -> ((float[]) array)[i] = v;
             case INT64 -> ((long[]) array)[i] = v;
             case INT32 -> ((int[]) array)[i] = (int) v;

@@ -16,15 +16,12 @@ public final class CudaStorage extends Storage {
     private static final Cleaner CLEANER = Cleaner.create();
 
     private final CudaBackend backend;
-    private final DType dtype;
-    private final int length;
     final CUdeviceptr pointer;
     private long address;  // the device address as a number, once asked for (kernels' TensorList)
 
     CudaStorage(CudaBackend backend, DType dtype, int length) {
+        super(dtype, length);
         this.backend = backend;
-        this.dtype = dtype;
-        this.length = length;
         CudaAllocator allocator = backend.device.allocator;
         CudaAllocator.Block block = allocator.allocate((long) length * dtype.bytes);
         this.pointer = block.pointer();
@@ -42,16 +39,6 @@ public final class CudaStorage extends Storage {
             address = a[0];
         }
         return address;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public int length() {
-        return length;
     }
 
     @Override
