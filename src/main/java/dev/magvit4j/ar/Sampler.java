@@ -94,25 +94,53 @@ public final class Sampler {
         return out;
     }
 
-    /** One sub-token per sample from logits [rows, V]: guidance, then temperature, top-k, top-p, draw. */
+    /**
+     * One sub-token per sample from logits [rows, V]: guidance, then temperature, top-k, top-p,
+     * draw. Plain sampling (no top-k or top-p, the released settings) takes the softmax on the
+     * logits' device, so only the probabilities come back and the draw is one pass over them.
+     */
     static long[] pick(Tensor logits, Sampling.SubToken s, Generator[] gens, boolean guided) {
         int b = gens.length, v = logits.size(1);
-        float[] all = logits.contiguous().toFloatArray();
+        Tensor mixed = guided ? guide(logits, b, s.guidance()) : logits;
         long[] out = new long[b];
+        if (!s.greedy() && !truncates(s, v)) {
+            float[] p = (s.temperature() == 1f ? mixed : mixed.mul(1f / s.temperature())).softmax(1).contiguous().toFloatArray();
+            for (int i = 0; i < b; i++) out[i] = drawFrom(p, i * v, v, gens[i]);
+            return out;
+        }
+        float[] all = mixed.contiguous().toFloatArray();
         float[] row = new float[v];
         for (int i = 0; i < b; i++) {
-            for (int j = 0; j < v; j++) {
-                float cond = all[i * v + j];
-                if (guided) {
-                    float uncond = all[(b + i) * v + j];
-                    row[j] = uncond + (cond - uncond) * s.guidance();   // the reference's order of operations
-                } else {
-                    row[j] = cond;
-                }
-            }
+            System.arraycopy(all, i * v, row, 0, v);
             out[i] = s.greedy() ? argmax(row) : draw(row, s, gens[i]);
         }
         return out;
+    }
+
+    /** Classifier-free guidance of logits [2b, V] (conditional rows, then unconditional): [b, V]. */
+    private static Tensor guide(Tensor logits, int b, float guidance) {
+        Tensor cond = logits.slice(0, 0, b), uncond = logits.slice(0, b, 2 * b);
+        return uncond.add(cond.sub(uncond).mul(guidance));   // the reference's order of operations
+    }
+
+    /** Whether top-k or top-p leaves out tokens. */
+    private static boolean truncates(Sampling.SubToken s, int v) {
+        return (s.topK() > 0 && s.topK() < v) || s.topP() < 1f;
+    }
+
+    /** Index j with probability p[at + j] / Σ p over the v entries at p[at..]. */
+    static int drawFrom(float[] p, int at, int v, Generator gen) {
+        double total = 0;
+        for (int j = 0; j < v; j++) total += p[at + j];
+        double u = gen.nextDouble() * total, acc = 0;
+        int last = 0;
+        for (int j = 0; j < v; j++) {
+            if (p[at + j] == 0) continue;
+            acc += p[at + j];
+            last = j;
+            if (u < acc) return j;
+        }
+        return last;
     }
 
     static int argmax(float[] row) {
@@ -155,20 +183,8 @@ public final class Sampler {
         }
         double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < v; j++) if (keep[j]) max = Math.max(max, l[j]);
-        double[] p = new double[v];
-        double total = 0;
-        for (int j = 0; j < v; j++) {
-            p[j] = keep[j] ? Math.exp(l[j] - max) : 0;
-            total += p[j];
-        }
-        double u = gen.nextDouble() * total, acc = 0;
-        int last = 0;
-        for (int j = 0; j < v; j++) {
-            if (p[j] == 0) continue;
-            acc += p[j];
-            last = j;
-            if (u < acc) return j;
-        }
-        return last;
+        float[] p = new float[v];
+        for (int j = 0; j < v; j++) p[j] = keep[j] ? (float) Math.exp(l[j] - max) : 0f;
+        return drawFrom(p, 0, v, gen);
     }
 }
