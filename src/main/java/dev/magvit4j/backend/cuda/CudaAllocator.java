@@ -17,8 +17,10 @@ import static jcuda.driver.JCudaDriver.cuMemFree;
  * requests; a cached block is reused for a request at least half its size.
  *
  * <p>Blocks come back when the garbage collector finds their tensor unreachable (a Cleaner;
- * see {@link CudaStorage}). The collector does not see device memory, so when an allocation
- * fails, the cache is released and a collection is asked for before giving up.
+ * see {@link CudaStorage}), or at once for the temporaries a kernel wrapper releases itself
+ * (split-K partial products, Winograd's transforms, norm statistics). The collector does not see
+ * device memory, so when an allocation fails, a collection is asked for and the cache released
+ * before giving up.
  *
  * <p>Reuse is safe without events because every kernel runs on the device's one stream, in
  * order: work queued on a block before it was freed finishes before work queued after.
@@ -29,6 +31,8 @@ import static jcuda.driver.JCudaDriver.cuMemFree;
 final class CudaAllocator {
 
     static final boolean POISON = Boolean.getBoolean("magvit4j.cuda.poison");
+    /** After an allocation fails: polls (10 ms each) without a block coming back after which the Cleaner counts as caught up. */
+    private static final int QUIET = 3;
 
     private final CudaDevice device;
     private final TreeMap<Long, ArrayDeque<CUdeviceptr>> cache = new TreeMap<>();
@@ -79,12 +83,12 @@ final class CudaAllocator {
         device.bind();
         CUdeviceptr p = new CUdeviceptr();
         int rc = cuMemAlloc(p, size);
-        if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+        for (int round = 0; round < 2 && rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY; round++) {
             // First what the collector can find: a block it returns may fit as it is.
             collectGarbage();
             Block cached = takeCached(size);
             if (cached != null) return cached;
-            // Then give the cache back to the driver and try once more.
+            // Then give the cache back to the driver and try again.
             emptyCache();
             rc = cuMemAlloc(p, size);
         }
@@ -106,18 +110,24 @@ final class CudaAllocator {
         cachedBytes = 0;
     }
 
-    /** Runs the collector and gives the Cleaner a moment to return unreachable blocks. */
+    /**
+     * Runs the collector and waits while the Cleaner returns the blocks of unreachable tensors:
+     * until nothing has come back for QUIET polls in a row (it has caught up), at most 2 s. The
+     * first block back is not the signal: a collection can free thousands of tensors, and an
+     * allocation retried after only some of them are back may fail for no reason.
+     */
     private void collectGarbage() {
-        long before = liveBytes;
         System.gc();
-        // Cleaner actions run on their own thread and need this lock: wait outside it.
-        for (int i = 0; i < 20 && liveBytes == before; i++) {
+        long last = liveBytes;
+        for (int i = 0, quiet = 0; i < 200 && quiet < QUIET; i++) {
             try {
-                wait(10);
+                wait(10);  // Cleaner actions run on their own thread and need this lock: it is released while waiting
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
+            quiet = liveBytes == last ? quiet + 1 : 0;
+            last = liveBytes;
         }
     }
 

@@ -116,6 +116,7 @@ final class CudaAttention {
                     ptr(q), ptr(k), ptr(v), ptrOrNull(g.mask), problem, scale, chunk, ptr(out), ptr(lse), ptrOrNull(partial));
             if (partial != null) {
                 be.device.launch(M, "attn_fwd_combine", ceilDiv(rows, WARPS), 1, 1, BLOCK, 0, ptr(partial), rows, splits, g.d, ptr(out), ptr(lse));
+                release(partial);
             }
         } else {
             // fwd_tiled_smem: Q, K, V tiles of pitch DMAX + 1 and a P tile of pitch FWD_BK + 1.
@@ -160,6 +161,7 @@ final class CudaAttention {
             // bwd_dq_smem: Q, dO, K, V tiles and a dS tile.
             launchTiled(be, "attn_bwd_dq_" + dmax, g.bh(), ceilDiv(g.tq, BWD_B), (4 * tile + weights) * Float.BYTES, concat(inputs, ptr(dq)));
         }
+        release(delta);
         return new Tensor[] {dq, dk, dv};
     }
 

@@ -115,6 +115,7 @@ final class CudaLfq {
         be.device.launch(M, "lfq_codebook", termBlocks, 1, 1, THREADS, 0, ptr(parts), splits, codes, 1f / n, ptr(probs), ptr(terms));
         Tensor result = be.empty(DType.FLOAT32, 2);
         be.device.launch(M, "lfq_entropy_result", 1, 1, 1, THREADS, 0, ptr(entropy), n, ptr(terms), termBlocks, ptr(result));
+        release(f.a, f.b, parts, entropy, terms);
         return new Tensor[] {result, probs};
     }
 
@@ -151,6 +152,7 @@ final class CudaLfq {
             be.device.launch(M, "lfq_entropy_grad", count, 1, 1, tokenThreads(lo), 0, ptr(z), first, t.channels(), t.hw(), scale, perToken,
                     ptrOrNull(da), ptrOrNull(db), ptr(dz));
         }
+        if (f != null) release(f.a, f.b, g, da, db);
         return dz;
     }
 }

@@ -129,6 +129,7 @@ public final class CudaMatmul {
             int count = out.numel();
             be.device.launch("matmul", "splitk_reduce", blocks(be, count, THREADS), 1, 1, THREADS, 0,
                     ptr(out), ptr(target), ptrOrNull(bias), splits, (long) count, count, n, biasDiv);
+            release(target);
         }
     }
 

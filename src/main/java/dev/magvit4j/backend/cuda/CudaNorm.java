@@ -76,6 +76,7 @@ final class CudaNorm {
                 ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptr(mean), ptr(rstd), ptr(coef));
         int packs = x.numel() / v;
         be.device.launch(M, "gn_apply_v" + v, blocks(be, packs, THREADS), 1, 1, THREADS, 0, ptr(x), ptr(coef), hw, packs, silu ? 1 : 0, ptr(y));
+        release(partial, coef);
         return new Tensor[] {y, mean, rstd};
     }
 
@@ -108,6 +109,7 @@ final class CudaNorm {
                 ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptrOrNull(dscale), ptrOrNull(dshift), ptr(bcoef));
         int packs = x.numel() / v;
         be.device.launch(M, "gn_backward_dx_v" + v, blocks(be, packs, THREADS), 1, 1, THREADS, 0, ptr(dy), ptr(x), ptr(bcoef), hw, packs, silu ? 1 : 0, ptr(dx));
+        release(coef, partial, bcoef);
         return new Tensor[] {dx, dscale, dshift};
     }
 
@@ -151,6 +153,7 @@ final class CudaNorm {
         Tensor partial = be.empty(DType.FLOAT32, rowBlocks, d);
         be.device.launch(M, "rms_dweight_partial", rowBlocks, ceilDiv(d, THREADS), 1, THREADS, 0, ptr(dy), ptr(x), ptr(rstd), rows, d, ptr(partial));
         be.device.launch(M, "rms_dweight_sum", blocks(be, d, THREADS), 1, 1, THREADS, 0, ptr(partial), rowBlocks, d, ptr(dw));
+        release(partial);
         return new Tensor[] {dx, dw};
     }
 }

@@ -10,13 +10,18 @@ import jcuda.driver.JCudaDriver;
 
 import java.lang.ref.Cleaner;
 
-/** Device memory of one dtype; the block goes back to the device's allocator once unreachable. */
+/**
+ * Device memory of one dtype; the block goes back to the device's allocator once unreachable,
+ * or at once when a kernel wrapper {@link #release}s a temporary of its own.
+ */
 public final class CudaStorage extends Storage {
 
     private static final Cleaner CLEANER = Cleaner.create();
 
     private final CudaBackend backend;
     final CUdeviceptr pointer;
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean released;
     private long address;  // the device address as a number, once asked for (kernels' TensorList)
 
     CudaStorage(CudaBackend backend, DType dtype, int length) {
@@ -26,7 +31,22 @@ public final class CudaStorage extends Storage {
         CudaAllocator.Block block = allocator.allocate((long) length * dtype.bytes);
         this.pointer = block.pointer();
         // The action must not capture this storage, or it would never become unreachable.
-        CLEANER.register(this, () -> allocator.release(block));
+        this.cleanable = CLEANER.register(this, () -> allocator.release(block));
+    }
+
+    /**
+     * Gives the block back to the allocator now instead of when the collector finds this storage
+     * unreachable (it runs once either way). For temporaries a wrapper has finished queuing
+     * kernels on: the stream runs in order, so work queued later on the reused block starts
+     * after theirs ends. The storage must not be used again.
+     */
+    void release() {
+        released = true;
+        cleanable.clean();
+    }
+
+    boolean released() {
+        return released;
     }
 
     /** The block's device address as a number (for kernel arguments that carry addresses in a struct). */

@@ -19,7 +19,15 @@ final class CudaTensors {
         if (!(t.storage() instanceof CudaStorage s)) {
             throw new IllegalArgumentException("expected a tensor on a CUDA device, got one on " + t.device());
         }
+        if (s.released()) throw new IllegalStateException("a " + Shape.str(t.shapeRef()) + " temporary is used after its memory was released");
         return s;
+    }
+
+    /** Gives the memory of a wrapper's own temporaries back now ({@link CudaStorage#release}); nulls are skipped. */
+    static void release(Tensor... temporaries) {
+        for (Tensor t : temporaries) {
+            if (t != null && t.storage() instanceof CudaStorage s && !s.released()) s.release();
+        }
     }
 
     /** The address of the tensor's first element (storage base + offset). */

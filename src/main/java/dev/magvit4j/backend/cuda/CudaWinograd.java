@@ -100,6 +100,7 @@ public final class CudaWinograd {
             be.device.launch("winograd", "winograd_outputs", blocks(be, (long) g.o() * nt, THREADS), 1, 1, THREADS, 0,
                     ptr(y), ptr(m), ptrOrNull(bias), CudaConv.struct(g), t0, nt);
         }
+        release(u, vBuffer, mBuffer);
     }
 
     /** The first elements of a flat buffer as a contiguous tensor of the given shape. */
