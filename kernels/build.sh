@@ -34,6 +34,20 @@ newest_header=$(ls -t "$here"/*.cuh "$here/build.sh" 2>/dev/null | head -n 1 || 
 # version back and tells a user with an older driver what to install.
 PTX_ISA=8.0
 
+# assemble PTX ARCH NAME: ptxas as a check. It fails on what ptxas rejects, and on wgmma
+# instructions that ptxas serialises (the Hopper GEMM tiles sit at 128 registers: a spill there
+# would make every wgmma wait for the previous one, silently); it warns of register spills in
+# that build (--check lists every kernel's registers and spills, for every build).
+assemble() {
+  local report
+  report=$(ptxas -arch="$2" -v -o /dev/null "$1" 2>&1) || { echo "$report"; echo "[kernels] ptxas rejected $3 as PTX ISA $PTX_ISA for $2 (see above)"; return 1; }
+  if grep -qi 'wgmma.*serializ' <<<"$report"; then grep -i 'serializ' <<<"$report"; echo "[kernels] $3: ptxas serialises wgmma (see above)"; return 1; fi
+  if [ "$2" = sm_90a ] && grep -q '[1-9][0-9]* bytes spill' <<<"$report"; then
+    echo "[kernels] warning: $3 spills registers in $(grep -c '[1-9][0-9]* bytes spill' <<<"$report") kernel(s) (--check shows which)"
+  fi
+  return 0
+}
+
 # compile CU PTX ARCH FLAGS...: nvcc, the ISA version set, then assembled by ptxas for ARCH as a
 # check; skipped (status 1) when PTX is newer than the file, every header and this script.
 compile() {
@@ -45,7 +59,7 @@ compile() {
   {
     nvcc "$@" -o "$ptx.tmp" "$cu" &&
       sed -i "s/^\.version [0-9.]*\$/.version $PTX_ISA/" "$ptx.tmp" &&
-      { ptxas -arch="$arch" -o /dev/null "$ptx.tmp" || { echo "[kernels] ptxas rejected $(basename "$ptx") as PTX ISA $PTX_ISA for $arch (see above)"; false; }; } &&
+      assemble "$ptx.tmp" "$arch" "$(basename "$ptx")" &&
       mv "$ptx.tmp" "$ptx"
   } &
   pids+=($!)
