@@ -1,6 +1,7 @@
 package dev.magvit4j.backend.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -39,6 +40,7 @@ public final class Parallel {
 
     public static synchronized void setThreads(int n) {
         if (n < 1) throw new IllegalArgumentException("thread count must be at least 1, got " + n);
+        if (IN_REGION.get()[0]) throw new IllegalStateException("setThreads inside a parallel loop (it would wait for that loop)");
         if (n != threads && pool != null) {
             pool.shutdown();
             pool = null;
@@ -78,8 +80,11 @@ public final class Parallel {
             return;
         }
         try {
-            Job job = new Job(body, n, Math.min(chunks, p.workers.length + 1));
-            p.publish(job);
+            if (p.stopped) {  // replaced by setThreads since this thread read it: its workers are gone
+                body.run(0, n);
+                return;
+            }
+            Job job = p.publish(body, n, Math.min(chunks, p.workers.length + 1));
             region[0] = true;
             try {
                 job.runChunk(0);
@@ -102,15 +107,20 @@ public final class Parallel {
 
     /** One parallel loop: chunk c covers [n·c/chunks, n·(c+1)/chunks); chunk 0 is the caller's. */
     private static final class Job {
+        final long seq;  // the pool's count of loops: tells a worker a new loop from the last one
         final Range body;
         final int n, chunks;
+        final Thread caller;
         final AtomicInteger pending;  // the workers' chunks not finished yet
-        volatile Throwable failure;
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        private boolean interrupted;  // the caller's interrupt flag, cleared while it sleeps and restored after
 
-        Job(Range body, int n, int chunks) {
+        Job(long seq, Range body, int n, int chunks) {
+            this.seq = seq;
             this.body = body;
             this.n = n;
             this.chunks = chunks;
+            this.caller = Thread.currentThread();
             this.pending = new AtomicInteger(chunks - 1);
         }
 
@@ -118,33 +128,46 @@ public final class Parallel {
             try {
                 body.run((int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks));
             } catch (Throwable t) {
-                if (failure == null) failure = t;
+                if (!failure.compareAndSet(null, t)) failure.get().addSuppressed(t);
             }
         }
 
-        /** Waits for the workers' chunks, then rethrows the first failure of any chunk. */
+        /** A worker's chunk is done; the last one wakes the caller if it went to sleep. */
+        void workerDone() {
+            if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
+        }
+
+        /** Waits for the workers' chunks (spinning a while, then asleep), then rethrows the first failure of any chunk. */
         void awaitWorkers() {
-            for (int spins = 0; pending.get() > 0; spins++) {
-                if (spins < 1 << 16) Thread.onSpinWait();
-                else Thread.yield();  // a worker lost its core: let it have one
+            long deadline = System.nanoTime() + SPIN_NANOS;
+            while (pending.get() > 0) {
+                if (System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);  // workerDone() unparks; a stale permit only costs one more look
+                    if (Thread.interrupted()) interrupted = true;
+                }
             }
-            Throwable t = failure;
+            if (interrupted) Thread.currentThread().interrupt();
+            Throwable t = failure.get();
             if (t instanceof RuntimeException e) throw e;
             if (t instanceof Error e) throw e;
+            if (t != null) throw new RuntimeException(t);  // a checked exception thrown without being declared
         }
     }
 
     /**
      * threads - 1 daemon threads. A loop is published by writing its job to the volatile field;
-     * worker w runs chunk w + 1 of each new job (if there is one) and counts down. A worker
-     * needed by a job has run its chunk before the next job can be published (the caller waits
-     * for it), so a worker never misses a job it is needed for.
+     * worker w runs chunk w + 1 of each new job (if there is one) and counts down. A job stays
+     * published until the workers it needs have counted down, so none misses a job it is needed
+     * for; each job runs once per worker, told apart by its sequence number.
      */
     private static final class Pool {
         final Thread[] workers;
         final ReentrantLock dispatch = new ReentrantLock();  // one loop at a time
         volatile Job job;  // the current loop, or null between loops
-        private volatile boolean stopped;
+        volatile boolean stopped;
+        private long published;  // written under dispatch only
 
         Pool(int size) {
             workers = new Thread[size];
@@ -156,30 +179,46 @@ public final class Parallel {
             }
         }
 
-        void publish(Job j) {
+        Job publish(Range body, int n, int chunks) {
+            Job j = new Job(++published, body, n, chunks);
             job = j;
-            for (int w = 0; w < j.chunks - 1; w++) LockSupport.unpark(workers[w]);
+            for (int w = 0; w < chunks - 1; w++) LockSupport.unpark(workers[w]);
+            return j;
         }
 
+        /** Stops the workers once the loop running now (if any) has finished; loops that find the pool stopped run serially. */
         void shutdown() {
-            stopped = true;
+            dispatch.lock();
+            try {
+                stopped = true;
+            } finally {
+                dispatch.unlock();
+            }
             for (Thread t : workers) LockSupport.unpark(t);
         }
 
         private void work(int index) {
             IN_REGION.get()[0] = true;
-            Job last = null;
-            while (!stopped) {
-                Job j;
-                long deadline = System.nanoTime() + SPIN_NANOS;
-                while ((j = job) == last && !stopped) {
-                    if (System.nanoTime() < deadline) Thread.onSpinWait();
-                    else LockSupport.park(this);  // publish() unparks; a stale permit only costs one more look
-                }
-                last = j;
-                if (j != null && index + 1 < j.chunks) {
-                    j.runChunk(index + 1);
-                    j.pending.decrementAndGet();
+            long last = 0;  // the sequence number of the last job seen (no reference: its arrays may be large)
+            long deadline = System.nanoTime() + SPIN_NANOS;
+            for (;;) {
+                boolean stop = stopped;  // read before the job: a job published before the stop still runs
+                Job j = job;
+                if (j != null && j.seq != last) {
+                    last = j.seq;
+                    if (index + 1 < j.chunks) {
+                        j.runChunk(index + 1);
+                        j.workerDone();
+                    }
+                    j = null;
+                    deadline = System.nanoTime() + SPIN_NANOS;
+                } else if (stop) {
+                    return;
+                } else if (System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.interrupted();  // a body that set the flag must not turn park() into a spin
+                    LockSupport.park(this);  // publish() and shutdown() unpark; a stale permit only costs one more look
                 }
             }
         }

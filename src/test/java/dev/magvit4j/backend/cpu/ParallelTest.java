@@ -5,11 +5,14 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -50,6 +53,17 @@ class ParallelTest {
 
     @Test
     void loopsInsideAChunkRunSerially() {
+        int saved = Parallel.threads();
+        Parallel.setThreads(3);
+        try {
+            nestedLoops();
+            assertThrows(IllegalStateException.class, () -> Parallel.forRange(3, 1, (from, to) -> Parallel.setThreads(2)), "setThreads inside a loop");
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    private static void nestedLoops() {
         AtomicInteger inner = new AtomicInteger();
         Thread caller = Thread.currentThread();
         List<Thread> innerThreads = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -94,8 +108,89 @@ class ParallelTest {
             ts.add(t);
         }
         start.countDown();
-        for (Thread t : ts) t.join(60_000);
+        for (Thread t : ts) {
+            t.join(60_000);
+            assertFalse(t.isAlive(), "a caller is stuck");
+        }
         assertNull(failure.get());
+    }
+
+    /** setThreads replaces the pool while other threads run loops on it: every loop completes, each chunk once. */
+    @Test
+    void changingTheThreadCountWhileLoopsRun() throws Exception {
+        int saved = Parallel.threads();
+        AtomicBoolean done = new AtomicBoolean();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicLong loops = new AtomicLong();
+        Thread looper = new Thread(() -> {
+            try {
+                while (!done.get()) {
+                    int[] hits = new int[7];
+                    Parallel.forRange(7, 1, (from, to) -> {
+                        for (int i = from; i < to; i++) hits[i]++;
+                    });
+                    for (int h : hits) if (h != 1) throw new AssertionError("a chunk ran " + h + " times");
+                    loops.incrementAndGet();
+                }
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        });
+        looper.start();
+        try {
+            // A slow caller's chunk 0 while the pool is replaced: its other chunk must run once.
+            AtomicInteger second = new AtomicInteger();
+            Parallel.setThreads(2);
+            Thread slow = new Thread(() -> Parallel.forRange(2, 1, (from, to) -> {
+                if (from == 0) sleep(100);
+                else second.incrementAndGet();
+            }));
+            slow.start();
+            Thread.sleep(20);
+            for (int i = 0; i < 3000; i++) Parallel.setThreads(2 + i % 3);
+            slow.join(10_000);
+            assertFalse(slow.isAlive(), "the slow caller is stuck");
+            assertTrue(second.get() <= 1, "chunk 1 ran " + second.get() + " times");
+        } finally {
+            done.set(true);
+            looper.join(10_000);
+            Parallel.setThreads(saved);
+        }
+        assertFalse(looper.isAlive(), "the looping caller is stuck");
+        assertNull(failure.get());
+        assertTrue(loops.get() > 0);
+    }
+
+    /** A body that leaves its thread interrupted does not make that pool thread spin when idle. */
+    @Test
+    void anInterruptedPoolThreadStillSleepsWhenIdle() throws Exception {
+        int saved = Parallel.threads();
+        Parallel.setThreads(2);
+        try {
+            AtomicReference<Thread> worker = new AtomicReference<>();
+            Parallel.forRange(2, 1, (from, to) -> {
+                if (from == 1) {
+                    worker.set(Thread.currentThread());
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Thread.sleep(50);  // past its spin: asleep
+            java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+            long before = mx.getThreadCpuTime(worker.get().threadId());
+            Thread.sleep(300);
+            long used = mx.getThreadCpuTime(worker.get().threadId()) - before;
+            assertTrue(used < 50_000_000L, "the idle pool thread used " + used / 1_000_000 + " ms of CPU in 300 ms");
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
