@@ -6,11 +6,10 @@ import dev.magvit4j.nn.Linear;
 import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Tensor;
+import dev.magvit4j.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,7 +17,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Choosing devices: auto, clear errors for unusable ones, and moving a module in place. */
 class DeviceSelectionTest {
@@ -49,25 +47,10 @@ class DeviceSelectionTest {
      */
     @Test
     void aDriverTooOldForTheKernelsIsReportedUpFront() throws Exception {
-        String driver = System.getProperty("magvit4j.cuda.driver", "");
-        assumeTrue(!driver.isEmpty() && Files.exists(Path.of(driver)) && Cuda.available() && Cuda.device(0).name.contains("emulator"),
-                "needs the CUDA emulator (built by mvn test-compile when g++ and nvcc are here): it plays the old driver");
         assertEquals(12000, Cuda.kernelsNeed(), "kernels/build.sh declares PTX ISA 8.0");
         assertEquals("auto -> cpu: CUDA unavailable: the NVIDIA driver supports CUDA 11.8, but this build's kernels (PTX ISA 8.0) need CUDA 12.0 or newer: update the NVIDIA driver",
-                autoInChildJvm(driver, "11080"));
-        assertEquals("auto -> cuda:0: CUDA driver 12.0, 1 device(s)", autoInChildJvm(driver, "12000"));
-    }
-
-    /** What Backends.parse("auto") picks in a fresh JVM whose emulated driver reports the given CUDA version. */
-    private static String autoInChildJvm(String driver, String version) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-Dmagvit4j.cuda.driver=" + driver, "-cp", System.getProperty("java.class.path"), AutoProbe.class.getName());
-        pb.environment().put("MAGVIT4J_EMULATOR_DRIVER_VERSION", version);
-        Process p = pb.redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        assertEquals(0, p.waitFor(), "the child JVM failed: " + out);
-        return out;
+                ChildJvm.onEmulator(AutoProbe.class, Map.of("MAGVIT4J_EMULATOR_DRIVER_VERSION", "11080")).strip());
+        assertEquals("auto -> cuda:0: CUDA driver 12.0, 1 device(s)", ChildJvm.onEmulator(AutoProbe.class, Map.of("MAGVIT4J_EMULATOR_DRIVER_VERSION", "12000")).strip());
     }
 
     /** The child JVM of {@link #aDriverTooOldForTheKernelsIsReportedUpFront}. */

@@ -2,11 +2,11 @@ package dev.magvit4j.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import dev.magvit4j.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.UnaryOperator;
 
@@ -116,13 +116,7 @@ class VectorMathTest {
         float[] x = VectorMathProbe.inputs();
         for (int i = 0; i < 3000; i++) VectorMathProbe.run(x);
         String compiled = VectorMathProbe.run(x);
-        List<String> cmd = new ArrayList<>(List.of(
-                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xint", "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
-                VectorMathProbe.class.getName()));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String interpreted = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
-        assertEquals(0, p.waitFor(), "the -Xint probe failed");
+        String interpreted = ChildJvm.run(VectorMathProbe.class, List.of("-Xint"), Map.of());
         String[] a = compiled.split("\n"), b = interpreted.split("\n");
         String[] names = {"exp", "log", "tanh", "sigmoid", "softplus", "pow 0.37", "pow -3", "sum"};
         assertEquals(a.length, b.length);

@@ -6,20 +6,18 @@ import dev.magvit4j.tensor.DType;
 import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Generator;
 import dev.magvit4j.tensor.Tensor;
+import dev.magvit4j.testing.ChildJvm;
 import dev.magvit4j.testing.Devices;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Device memory: the kernel wrappers give their temporaries back as soon as their kernels are
@@ -84,16 +82,7 @@ class CudaAllocatorTest {
      */
     @Test
     void aFullDeviceRecoversFromGarbageAndThenSaysWhatDoesNotFit() throws Exception {
-        String driver = System.getProperty("magvit4j.cuda.driver", "");
-        assumeTrue(!driver.isEmpty() && Files.exists(Path.of(driver)) && Cuda.available() && Cuda.device(0).name.contains("emulator"),
-                "needs the CUDA emulator (built by mvn test-compile when g++ and nvcc are here): it sizes the device's memory");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-Dmagvit4j.cuda.driver=" + driver, "-cp", System.getProperty("java.class.path"), Garbage.class.getName());
-        pb.environment().put("MAGVIT4J_EMULATOR_MEMORY_MIB", "64");
-        Process p = pb.redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        assertEquals(0, p.waitFor(), out);
+        String out = ChildJvm.onEmulator(Garbage.class, Map.of("MAGVIT4J_EMULATOR_MEMORY_MIB", "64")).strip();
         String[] lines = out.split("\n");
         assertEquals("400 allocations of 1 to 12 MiB on a 64 MiB device: ok", lines[0]);
         assertEquals("3 x (3500 blocks of 16 KiB, then one of 40 MiB): ok", lines[1]);

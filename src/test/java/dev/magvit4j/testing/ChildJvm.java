@@ -1,0 +1,53 @@
+package dev.magvit4j.testing;
+
+import dev.magvit4j.backend.cuda.Cuda;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * A fresh JVM on this test's class path, for what one JVM can see only once (the CUDA probe, a
+ * device's size, the interpreter's bits): its main class runs with the given JVM options and
+ * environment, and what it prints comes back.
+ *
+ * <pre>{@code
+ * String out = ChildJvm.run(Probe.class, List.of("-Xint"), Map.of());
+ * }</pre>
+ */
+public final class ChildJvm {
+
+    private ChildJvm() {}
+
+    /** The child's standard output as it printed it; fails the test if it exits with an error. */
+    public static String run(Class<?> main, List<String> jvmOptions, Map<String, String> environment) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().putAll(environment);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "the child JVM " + main.getSimpleName() + " failed: " + out);
+        return out;
+    }
+
+    /**
+     * {@link #run} on the test suite's CUDA emulator, whose environment variables (device size,
+     * driver version) the child sets; skips the test where the emulator is not what runs
+     * (not built here, or a real GPU).
+     */
+    public static String onEmulator(Class<?> main, Map<String, String> environment) throws Exception {
+        String driver = System.getProperty("magvit4j.cuda.driver", "");
+        assumeTrue(!driver.isEmpty() && Files.exists(Path.of(driver)) && Cuda.available() && Cuda.device(0).name.contains("emulator"),
+                "needs the CUDA emulator (built by mvn test-compile when g++ and nvcc are here)");
+        return run(main, List.of("-Xmx256m", "-Dmagvit4j.cuda.driver=" + driver), environment);
+    }
+}
