@@ -25,7 +25,7 @@ mkdir -p "$out"
 # PTX for the oldest architecture with the tensor-core instructions the kernels use (mma.sync
 # for tf32 and bf16: sm_80); the driver JIT-compiles it for the GPU it runs on.
 flags=(-ptx -arch=compute_80 -O3 -std=c++17 -I "$here")
-newest_header=$(ls -t "$here"/*.cuh "$here/build.sh" 2>/dev/null | head -n 1 || true)  # PTX older than any header or this script is rebuilt
+newest_input=$(ls -t "$here"/*.cuh "$here/build.sh" 2>/dev/null | head -n 1 || true)  # PTX older than any header or this script is rebuilt
 
 # The PTX ISA version written into every file. nvcc stamps its own (9.0 for CUDA 13), which a
 # driver older than that CUDA release refuses to load; the kernels need nothing past ISA 8.0
@@ -53,7 +53,7 @@ assemble() {
 compile() {
   local cu="$1" ptx="$2" arch="$3"
   shift 3
-  if [ -f "$ptx" ] && [ "$ptx" -nt "$cu" ] && { [ -z "$newest_header" ] || [ "$ptx" -nt "$newest_header" ]; } && [ -z "$check" ]; then
+  if [ -f "$ptx" ] && [ "$ptx" -nt "$cu" ] && { [ -z "$newest_input" ] || [ "$ptx" -nt "$newest_input" ]; } && [ -z "$check" ]; then
     return 1
   fi
   {

@@ -30,7 +30,7 @@ __device__ __forceinline__ int layout_offset(const Layout& l, int i) {
     return off;
 }
 
-// The shapes of one 2-D convolution (conv.cu, winograd.cu), as CudaConv.Geometry packs them:
+// The shapes of one 2-D convolution (conv.cu, winograd.cu): ConvGeometry, as CudaConv.struct packs it:
 // input [batch, c, h, w], weight [o, c, kh, kw], stride, padding, output [batch, o, oh, ow].
 struct ConvGeom {
     int batch, c, h, w, o, kh, kw, sh, sw, ph, pw, oh, ow;

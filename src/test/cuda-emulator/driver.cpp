@@ -840,12 +840,14 @@ static int driver_version() {
     return version;
 }
 
-// The CUDA release that introduced PTX ISA x.y, from the image's .version line: x + 4 . y for
-// ISA 7.0 (CUDA 11.0) to 9.0 (CUDA 13.0); 0 when the line is missing.
+// The CUDA release that introduced PTX ISA x.y, from the image's .version line (as Cuda.java's
+// requiredDriverVersion): 7.x with 11.x and 8.0-8.5 with 12.0-12.5, 8.6-8.8 with 12.7-12.9, 9.0
+// with 13.0; 0 when the line is missing.
 static int ptx_cuda_version(const char* ptx) {
     const char* v = strstr(ptx, "\n.version ");
     int major = 0, minor = 0;
     if (!v || sscanf(v + 10, "%d.%d", &major, &minor) != 2) return 0;
+    if (major == 8 && minor >= 6) return 12000 + (minor + 1) * 10;
     return (major + 4) * 1000 + minor * 10;
 }
 

@@ -104,7 +104,7 @@ public final class Sampler {
         Tensor mixed = guided ? guide(logits, b, s.guidance()) : logits;
         long[] out = new long[b];
         if (!s.greedy() && !truncates(s, v)) {
-            float[] p = (s.temperature() == 1f ? mixed : mixed.mul(1f / s.temperature())).softmax(1).contiguous().toFloatArray();
+            float[] p = (s.temperature() == 1f ? mixed : mixed.mul(1f / s.temperature())).softmax(1).contiguous().toFloatArray();  // as draw() scales
             for (int i = 0; i < b; i++) out[i] = drawFrom(p, i * v, v, gens[i]);
             return out;
         }
@@ -157,7 +157,8 @@ public final class Sampler {
     static int draw(float[] row, Sampling.SubToken s, Generator gen) {
         int v = row.length;
         double[] l = new double[v];
-        for (int j = 0; j < v; j++) l[j] = row[j] / s.temperature();
+        float inverse = 1f / s.temperature();  // the float product the plain path's device op computes
+        for (int j = 0; j < v; j++) l[j] = row[j] * inverse;
         boolean[] keep = new boolean[v];
         Arrays.fill(keep, true);
         if (s.topK() > 0 && s.topK() < v) {

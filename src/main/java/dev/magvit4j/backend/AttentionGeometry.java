@@ -37,4 +37,30 @@ public record AttentionGeometry(int batch, int heads, int tq, int tk, int d, int
         }
         return new AttentionGeometry(b, h, tq, tk, qs[3], mb, mh, causal);
     }
+
+    /** (batch, head) pairs. */
+    public int bh() {
+        return batch * heads;
+    }
+
+    /** How many positions the first query comes after the first key: query i is at position i + shift. */
+    public int shift() {
+        return tk - tq;
+    }
+
+    /** Keys 0 .. limit-1 are the only ones query i may see (all of them, unless causal). */
+    public int limit(int i) {
+        return causal ? Math.min(tk, i + shift() + 1) : tk;
+    }
+
+    /** How many keys query rows [r0, r1) can see at most. */
+    public int keysFor(int r1) {
+        return causal ? Math.min(tk, r1 + shift()) : tk;
+    }
+
+    /** Whether query i of (b, h) may see key j, given the mask as the bytes of a contiguous copy (or null). */
+    public boolean visible(byte[] mask, int b, int h, int i, int j) {
+        if (causal && j > i + shift()) return false;
+        return mask == null || mask[b * maskBatchStride + h * maskHeadStride + i * tk + j] != 0;
+    }
 }

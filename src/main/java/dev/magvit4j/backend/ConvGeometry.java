@@ -67,7 +67,7 @@ public record ConvGeometry(int batch, int c, int h, int w, int o, int kh, int kw
      * with the kernel transposed in channels and rotated by 180 degrees, padded by 2 - pad, whose
      * output is the input's size. Null for other convolutions.
      */
-    public ConvGeometry inputGradient() {
+    public ConvGeometry winogradInputGradient() {
         return winogradShaped() ? new ConvGeometry(batch, o, oh, ow, c, 3, 3, 1, 1, 2 - ph, 2 - pw, h, w) : null;
     }
 }

@@ -130,6 +130,32 @@ class ArTest {
         }
     }
 
+    /** Plain sampling (no top-k or top-p) draws through the softmax of the guided logits over the temperature. */
+    @Test
+    void pickFollowsTheGuidedSoftmax() {
+        float[] cond = {0f, 1f, 2f, -1f, 0.5f}, uncond = {0.5f, 0.2f, 1f, 0f, 0f};
+        float guidance = 1.5f, temperature = 0.8f;
+        Tensor logits = Tensor.of(concat(cond, uncond), 2, 5);
+        double[] p = new double[5];
+        double z = 0;
+        for (int j = 0; j < 5; j++) z += p[j] = Math.exp((uncond[j] + (cond[j] - uncond[j]) * guidance) / temperature);
+        Sampling.SubToken s = new Sampling.SubToken(temperature, 0, 1f, guidance);
+        Generator[] gens = {new Generator(4)};
+        int n = 20_000;
+        int[] counts = new int[5];
+        for (int i = 0; i < n; i++) counts[(int) Sampler.pick(logits, s, gens, true)[0]]++;
+        for (int j = 0; j < 5; j++) {
+            double q = p[j] / z, sd = Math.sqrt(n * q * (1 - q));
+            assertTrue(Math.abs(counts[j] - n * q) < 5 * sd, "token " + j + ": " + counts[j] + " draws, expected " + n * q);
+        }
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     void trainingModeAppliesDropoutAndEvalModeDoesNot() {
         Transformer m = model(2);

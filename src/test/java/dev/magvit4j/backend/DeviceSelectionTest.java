@@ -47,10 +47,22 @@ class DeviceSelectionTest {
      */
     @Test
     void aDriverTooOldForTheKernelsIsReportedUpFront() throws Exception {
-        assertEquals(12000, Cuda.kernelsNeed(), "kernels/build.sh declares PTX ISA 8.0");
+        String old = ChildJvm.onEmulator(AutoProbe.class, Map.of("MAGVIT4J_EMULATOR_DRIVER_VERSION", "11080")).strip();
+        assertEquals("8.0", Cuda.kernelsPtxIsa(), "kernels/build.sh declares PTX ISA 8.0");
         assertEquals("auto -> cpu: CUDA unavailable: the NVIDIA driver supports CUDA 11.8, but this build's kernels (PTX ISA 8.0) need CUDA 12.0 or newer: update the NVIDIA driver",
-                ChildJvm.onEmulator(AutoProbe.class, Map.of("MAGVIT4J_EMULATOR_DRIVER_VERSION", "11080")).strip());
+                old);
         assertEquals("auto -> cuda:0: CUDA driver 12.0, 1 device(s)", ChildJvm.onEmulator(AutoProbe.class, Map.of("MAGVIT4J_EMULATOR_DRIVER_VERSION", "12000")).strip());
+    }
+
+    @Test
+    void ptxIsaVersionsMapToTheCudaReleasesThatIntroducedThem() {
+        assertEquals(11000, Cuda.requiredDriverVersion("7.0"));
+        assertEquals(11080, Cuda.requiredDriverVersion("7.8"));
+        assertEquals(12000, Cuda.requiredDriverVersion("8.0"));
+        assertEquals(12050, Cuda.requiredDriverVersion("8.5"));
+        assertEquals(12070, Cuda.requiredDriverVersion("8.6"));
+        assertEquals(12090, Cuda.requiredDriverVersion("8.8"));
+        assertEquals(13000, Cuda.requiredDriverVersion("9.0"));
     }
 
     /** The child JVM of {@link #aDriverTooOldForTheKernelsIsReportedUpFront}. */

@@ -8,8 +8,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -25,18 +27,30 @@ public final class ChildJvm {
 
     private ChildJvm() {}
 
-    /** The child's standard output as it printed it; fails the test if it exits with an error. */
+    /**
+     * The child's standard output as it printed it; fails the test, with the child's standard
+     * error, if it exits with an error or runs past two minutes.
+     */
     public static String run(Class<?> main, List<String> jvmOptions, Map<String, String> environment) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
-        pb.environment().putAll(environment);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), "the child JVM " + main.getSimpleName() + " failed: " + out);
-        return out;
+        Path out = Files.createTempFile("child-jvm", ".out"), err = Files.createTempFile("child-jvm", ".err");
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+            pb.environment().putAll(environment);
+            Process p = pb.start();
+            boolean ended = p.waitFor(2, TimeUnit.MINUTES);
+            if (!ended) p.destroyForcibly().waitFor();
+            String printed = Files.readString(out, StandardCharsets.UTF_8);
+            if (!ended) fail("the child JVM " + main.getSimpleName() + " ran past two minutes; it printed: " + printed + Files.readString(err));
+            assertEquals(0, p.exitValue(), "the child JVM " + main.getSimpleName() + " failed: " + printed + Files.readString(err));
+            return printed;
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
     }
 
     /**

@@ -45,7 +45,7 @@ public class SmallOps {
 
     @Benchmark
     public void emptyLoop() {
-        Parallel.forRange(Parallel.threads(), 1, (from, to) -> sink[from]++);
+        Parallel.forRange(Parallel.threads(), 1, (from, to) -> sink[from % sink.length]++);
     }
 
     @Benchmark

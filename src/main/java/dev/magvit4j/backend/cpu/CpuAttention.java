@@ -27,67 +27,52 @@ final class CpuAttention {
 
     private static final int BLOCK = 64;
 
-    /** Shapes of one call, plus the mask as bytes with broadcast strides. */
-    private record Geometry(int batch, int heads, int tq, int tk, int d, byte[] mask, int mb, int mh, boolean causal) {
-        int shift() { return tk - tq; }
-        /** Number of keys query rows [r0, r1) can see at most. */
-        int keysFor(int r1) { return causal ? Math.min(tk, r1 + shift()) : tk; }
-        /** Keys 0 .. limit-1 are the only ones query i may see (all of them, without a mask). */
-        int limit(int i) { return causal ? Math.min(tk, i + shift() + 1) : tk; }
-        boolean visible(int b, int h, int i, int j) {
-            if (causal && j > i + shift()) return false;
-            return mask == null || mask[b * mb + h * mh + i * tk + j] != 0;
-        }
-    }
-
-    private static Geometry geometry(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
-        AttentionGeometry a = AttentionGeometry.of(q, k, v, mask, causal);
-        byte[] m = null;
-        if (mask != null) {
-            Tensor dense = CpuBackend.allocate(DType.BOOL, mask.shapeRef());
-            CpuCopy.copy(mask, dense);
-            m = ((CpuStorage) dense.storage()).bytes();
-        }
-        return new Geometry(a.batch(), a.heads(), a.tq(), a.tk(), a.d(), m, a.maskBatchStride(), a.maskHeadStride(), causal);
+    /** The mask's elements as bytes of a contiguous copy (as AttentionGeometry.visible reads them), or null. */
+    private static byte[] maskBytes(Tensor mask) {
+        if (mask == null) return null;
+        Tensor dense = CpuBackend.allocate(DType.BOOL, mask.shapeRef());
+        CpuCopy.copy(mask, dense);
+        return ((CpuStorage) dense.storage()).bytes();
     }
 
     static Tensor[] forward(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, float scale) {
-        Geometry g = geometry(q, k, v, mask, causal);
+        AttentionGeometry g = AttentionGeometry.of(q, k, v, mask, causal);
+        byte[] bits = maskBytes(mask);
         q = CpuElementwise.dense(q);
         // Keys and values may be views of a longer key/value cache: read in place, no copy.
         final Tensor kr = packedRows(k), vr = packedRows(v);
         float[] qv = CpuElementwise.floats(q), kv = CpuElementwise.floats(kr), vv = CpuElementwise.floats(vr);
-        int qo = q.offset(), d = g.d;
+        int qo = q.offset(), d = g.d();
         Tensor out = CpuBackend.allocate(DType.FLOAT32, q.shapeRef());
-        Tensor lse = CpuBackend.allocate(DType.FLOAT32, new int[] {g.batch, g.heads, g.tq});
+        Tensor lse = CpuBackend.allocate(DType.FLOAT32, new int[] {g.batch(), g.heads(), g.tq()});
         float[] ov = CpuElementwise.floats(out), lv = CpuElementwise.floats(lse);
-        if (g.tk <= FEW_KEYS && g.mask == null) {
+        if (g.tk() <= FEW_KEYS && bits == null) {
             fewKeysForward(g, qv, qo, kr, kv, vr, vv, ov, lv, scale);
             return new Tensor[] {out, lse};
         }
-        int blocks = (g.tq + BLOCK - 1) / BLOCK;
-        Parallel.forRange(g.batch * g.heads * blocks, 1, (t0, t1) -> {
-            float[] s = new float[BLOCK * g.tk];
+        int blocks = (g.tq() + BLOCK - 1) / BLOCK;
+        Parallel.forRange(g.batch() * g.heads() * blocks, 1, (t0, t1) -> {
+            float[] s = new float[BLOCK * g.tk()];
             for (int t = t0; t < t1; t++) {
-                int bh = t / blocks, r0 = (t % blocks) * BLOCK, r1 = Math.min(g.tq, r0 + BLOCK), rows = r1 - r0;
-                int b = bh / g.heads, h = bh % g.heads, keys = g.keysFor(r1);
-                int qBase = qo + (bh * g.tq + r0) * d, kBase = headBase(kr, b, h), vBase = headBase(vr, b, h);
+                int bh = t / blocks, r0 = (t % blocks) * BLOCK, r1 = Math.min(g.tq(), r0 + BLOCK), rows = r1 - r0;
+                int b = bh / g.heads(), h = bh % g.heads(), keys = g.keysFor(r1);
+                int qBase = qo + (bh * g.tq() + r0) * d, kBase = headBase(kr, b, h), vBase = headBase(vr, b, h);
                 Sgemm.gemm(rows, keys, d, qv, qBase, d, 1, Sgemm.matrix(kv, kBase, 1, d), s, 0, keys, false, null);
                 for (int r = 0; r < rows; r++) {
                     int i = r0 + r, row = r * keys, limit = Math.min(keys, g.limit(i));
-                    float mx = g.mask == null ? scaleAndMax(s, row, limit, scale) : maskedScaleAndMax(g, b, h, i, s, row, keys, scale);
-                    int width = g.mask == null ? limit : keys;
+                    float mx = bits == null ? scaleAndMax(s, row, limit, scale) : maskedScaleAndMax(g, bits, b, h, i, s, row, keys, scale);
+                    int width = bits == null ? limit : keys;
                     if (mx == Float.NEGATIVE_INFINITY) {           // nothing visible: output 0
                         Arrays.fill(s, row, row + keys, 0f);
-                        lv[bh * g.tq + i] = Float.NEGATIVE_INFINITY;
+                        lv[bh * g.tq() + i] = Float.NEGATIVE_INFINITY;
                         continue;
                     }
                     float sum = CpuSoftmax.sumExp(s, row, width, mx, s, row);
                     scale(s, row, width, 1f / sum);
                     Arrays.fill(s, row + width, row + keys, 0f);
-                    lv[bh * g.tq + i] = mx + (float) Math.log(sum);
+                    lv[bh * g.tq() + i] = mx + (float) Math.log(sum);
                 }
-                Sgemm.gemm(rows, d, keys, s, 0, keys, 1, Sgemm.matrix(vv, vBase, d, 1), ov, (bh * g.tq + r0) * d, d, false, null);
+                Sgemm.gemm(rows, d, keys, s, 0, keys, 1, Sgemm.matrix(vv, vBase, d, 1), ov, (bh * g.tq() + r0) * d, d, false, null);
             }
         });
         return new Tensor[] {out, lse};
@@ -105,7 +90,8 @@ final class CpuAttention {
     }
 
     static Tensor[] backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dout, Tensor mask, boolean causal, float scale) {
-        Geometry g = geometry(q, k, v, mask, causal);
+        AttentionGeometry g = AttentionGeometry.of(q, k, v, mask, causal);
+        byte[] bits = maskBytes(mask);
         q = CpuElementwise.dense(q);
         k = CpuElementwise.dense(k);
         v = CpuElementwise.dense(v);
@@ -114,39 +100,39 @@ final class CpuAttention {
         dout = CpuElementwise.dense(dout);
         float[] qv = CpuElementwise.floats(q), kv = CpuElementwise.floats(k), vv = CpuElementwise.floats(v);
         float[] ov = CpuElementwise.floats(out), lv = CpuElementwise.floats(lse), gv = CpuElementwise.floats(dout);
-        int qo = q.offset(), ko = k.offset(), vo = v.offset(), oo = out.offset(), lo = lse.offset(), go = dout.offset(), d = g.d;
+        int qo = q.offset(), ko = k.offset(), vo = v.offset(), oo = out.offset(), lo = lse.offset(), go = dout.offset(), d = g.d();
         Tensor dq = CpuBackend.allocate(DType.FLOAT32, q.shapeRef());
         Tensor dk = CpuBackend.allocate(DType.FLOAT32, k.shapeRef());
         Tensor dv = CpuBackend.allocate(DType.FLOAT32, v.shapeRef());
         float[] dqv = CpuElementwise.floats(dq), dkv = CpuElementwise.floats(dk), dvv = CpuElementwise.floats(dv);
-        if (g.tk <= FEW_KEYS && g.mask == null) {
+        if (g.tk() <= FEW_KEYS && bits == null) {
             fewKeysBackward(g, qv, qo, kv, ko, vv, vo, ov, oo, lv, lo, gv, go, dqv, dkv, dvv, scale);
             return new Tensor[] {dq, dk, dv};
         }
         // Whole (batch, head) pairs per task: dK and dV of a pair accumulate over its query blocks.
-        Parallel.forRange(g.batch * g.heads, 1, (t0, t1) -> {
-            float[] p = new float[BLOCK * g.tk], ds = new float[BLOCK * g.tk];
+        Parallel.forRange(g.batch() * g.heads(), 1, (t0, t1) -> {
+            float[] p = new float[BLOCK * g.tk()], ds = new float[BLOCK * g.tk()];
             for (int bh = t0; bh < t1; bh++) {
-                int b = bh / g.heads, h = bh % g.heads, kBase = ko + bh * g.tk * d, vBase = vo + bh * g.tk * d;
-                for (int r0 = 0; r0 < g.tq; r0 += BLOCK) {
-                    int r1 = Math.min(g.tq, r0 + BLOCK), rows = r1 - r0, keys = g.keysFor(r1);
-                    int qRow = (bh * g.tq + r0) * d;
+                int b = bh / g.heads(), h = bh % g.heads(), kBase = ko + bh * g.tk() * d, vBase = vo + bh * g.tk() * d;
+                for (int r0 = 0; r0 < g.tq(); r0 += BLOCK) {
+                    int r1 = Math.min(g.tq(), r0 + BLOCK), rows = r1 - r0, keys = g.keysFor(r1);
+                    int qRow = (bh * g.tq() + r0) * d;
                     Sgemm.gemm(rows, keys, d, qv, qo + qRow, d, 1, Sgemm.matrix(kv, kBase, 1, d), p, 0, keys, false, null);
                     Sgemm.gemm(rows, keys, d, gv, go + qRow, d, 1, Sgemm.matrix(vv, vBase, 1, d), ds, 0, keys, false, null);
                     for (int r = 0; r < rows; r++) {
                         int i = r0 + r, row = r * keys;
-                        float l = lv[lo + bh * g.tq + i];
+                        float l = lv[lo + bh * g.tq() + i];
                         float di = dot(gv, go + qRow + r * d, ov, oo + qRow + r * d, d);
                         if (l == Float.NEGATIVE_INFINITY) {
                             Arrays.fill(p, row, row + keys, 0f);
                             Arrays.fill(ds, row, row + keys, 0f);
                             continue;
                         }
-                        int width = g.mask == null ? Math.min(keys, g.limit(i)) : keys;
+                        int width = bits == null ? Math.min(keys, g.limit(i)) : keys;
                         probabilitiesAndScoreGradient(p, ds, row, width, scale, l, di);
-                        if (g.mask != null) {
+                        if (bits != null) {
                             for (int j = 0; j < keys; j++) {
-                                if (!g.visible(b, h, i, j)) {
+                                if (!g.visible(bits, b, h, i, j)) {
                                     p[row + j] = 0f;
                                     ds[row + j] = 0f;
                                 }
@@ -156,8 +142,8 @@ final class CpuAttention {
                         Arrays.fill(ds, row + width, row + keys, 0f);
                     }
                     Sgemm.gemm(rows, d, keys, ds, 0, keys, 1, Sgemm.matrix(kv, kBase, d, 1), dqv, qRow, d, false, null);
-                    Sgemm.gemm(keys, d, rows, ds, 0, 1, keys, Sgemm.matrix(qv, qo + qRow, d, 1), dkv, bh * g.tk * d, d, true, null);
-                    Sgemm.gemm(keys, d, rows, p, 0, 1, keys, Sgemm.matrix(gv, go + qRow, d, 1), dvv, bh * g.tk * d, d, true, null);
+                    Sgemm.gemm(keys, d, rows, ds, 0, 1, keys, Sgemm.matrix(qv, qo + qRow, d, 1), dkv, bh * g.tk() * d, d, true, null);
+                    Sgemm.gemm(keys, d, rows, p, 0, 1, keys, Sgemm.matrix(gv, go + qRow, d, 1), dvv, bh * g.tk() * d, d, true, null);
                 }
             }
         });
@@ -173,17 +159,17 @@ final class CpuAttention {
      */
     private static final int FEW_KEYS = 8;
 
-    private static void fewKeysForward(Geometry g, float[] qv, int qo, Tensor kr, float[] kv, Tensor vr, float[] vv, float[] ov, float[] lv, float scale) {
-        int d = g.d;
-        Parallel.forRange(g.batch * g.heads, Math.max(1, 4096 / (g.tq * g.tk * d + 1)), (t0, t1) -> {
-            float[] p = new float[g.tk];
+    private static void fewKeysForward(AttentionGeometry g, float[] qv, int qo, Tensor kr, float[] kv, Tensor vr, float[] vv, float[] ov, float[] lv, float scale) {
+        int d = g.d();
+        Parallel.forRange(g.batch() * g.heads(), Math.max(1, 4096 / (g.tq() * g.tk() * d + 1)), (t0, t1) -> {
+            float[] p = new float[g.tk()];
             for (int bh = t0; bh < t1; bh++) {
-                int b = bh / g.heads, h = bh % g.heads, kBase = headBase(kr, b, h), vBase = headBase(vr, b, h);
-                for (int i = 0; i < g.tq; i++) {
-                    int qRow = qo + (bh * g.tq + i) * d, oRow = (bh * g.tq + i) * d, limit = g.limit(i);
+                int b = bh / g.heads(), h = bh % g.heads(), kBase = headBase(kr, b, h), vBase = headBase(vr, b, h);
+                for (int i = 0; i < g.tq(); i++) {
+                    int qRow = qo + (bh * g.tq() + i) * d, oRow = (bh * g.tq() + i) * d, limit = g.limit(i);
                     Arrays.fill(ov, oRow, oRow + d, 0f);
                     if (limit <= 0) {
-                        lv[bh * g.tq + i] = Float.NEGATIVE_INFINITY;
+                        lv[bh * g.tq() + i] = Float.NEGATIVE_INFINITY;
                         continue;
                     }
                     float mx = Float.NEGATIVE_INFINITY;
@@ -194,30 +180,30 @@ final class CpuAttention {
                     float sum = 0f;
                     for (int j = 0; j < limit; j++) sum += p[j] = (float) StrictMath.exp(p[j] - mx);
                     for (int j = 0; j < limit; j++) axpy(p[j] / sum, vv, vBase + j * d, ov, oRow, d);
-                    lv[bh * g.tq + i] = mx + (float) StrictMath.log(sum);
+                    lv[bh * g.tq() + i] = mx + (float) StrictMath.log(sum);
                 }
             }
         });
     }
 
-    private static void fewKeysBackward(Geometry g, float[] qv, int qo, float[] kv, int ko, float[] vv, int vo, float[] ov, int oo, float[] lv, int lo,
+    private static void fewKeysBackward(AttentionGeometry g, float[] qv, int qo, float[] kv, int ko, float[] vv, int vo, float[] ov, int oo, float[] lv, int lo,
                                         float[] gv, int go, float[] dqv, float[] dkv, float[] dvv, float scale) {
-        int d = g.d;
+        int d = g.d();
         // Whole (batch, head) pairs per task: dK and dV of a pair accumulate over its queries.
-        Parallel.forRange(g.batch * g.heads, Math.max(1, 4096 / (g.tq * g.tk * d + 1)), (t0, t1) -> {
+        Parallel.forRange(g.batch() * g.heads(), Math.max(1, 4096 / (g.tq() * g.tk() * d + 1)), (t0, t1) -> {
             for (int bh = t0; bh < t1; bh++) {
-                int kBase = ko + bh * g.tk * d, vBase = vo + bh * g.tk * d;
-                for (int i = 0; i < g.tq; i++) {
-                    int row = (bh * g.tq + i) * d, limit = g.limit(i);
-                    float l = lv[lo + bh * g.tq + i];
+                int kBase = ko + bh * g.tk() * d, vBase = vo + bh * g.tk() * d;
+                for (int i = 0; i < g.tq(); i++) {
+                    int row = (bh * g.tq() + i) * d, limit = g.limit(i);
+                    float l = lv[lo + bh * g.tq() + i];
                     if (l == Float.NEGATIVE_INFINITY) continue;
                     float di = dot(gv, go + row, ov, oo + row, d);
                     for (int j = 0; j < limit; j++) {
                         float pj = (float) StrictMath.exp(dot(qv, qo + row, kv, kBase + j * d, d) * scale - l);
                         float ds = pj * (dot(gv, go + row, vv, vBase + j * d, d) - di) * scale;
-                        axpy(pj, gv, go + row, dvv, bh * g.tk * d + j * d, d);
+                        axpy(pj, gv, go + row, dvv, bh * g.tk() * d + j * d, d);
                         axpy(ds, kv, kBase + j * d, dqv, row, d);
-                        axpy(ds, qv, qo + row, dkv, bh * g.tk * d + j * d, d);
+                        axpy(ds, qv, qo + row, dkv, bh * g.tk() * d + j * d, d);
                     }
                 }
             }
@@ -250,10 +236,10 @@ final class CpuAttention {
     }
 
     /** With an explicit mask: hidden scores become -inf, the rest are scaled; returns the maximum. */
-    private static float maskedScaleAndMax(Geometry g, int b, int h, int i, float[] s, int row, int keys, float scale) {
+    private static float maskedScaleAndMax(AttentionGeometry g, byte[] bits, int b, int h, int i, float[] s, int row, int keys, float scale) {
         float mx = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < keys; j++) {
-            float x = g.visible(b, h, i, j) ? s[row + j] * scale : Float.NEGATIVE_INFINITY;
+            float x = g.visible(bits, b, h, i, j) ? s[row + j] * scale : Float.NEGATIVE_INFINITY;
             s[row + j] = x;
             if (x > mx) mx = x;
         }

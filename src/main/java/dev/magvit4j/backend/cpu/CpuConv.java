@@ -58,7 +58,7 @@ final class CpuConv {
         int imageSize = g.c() * g.h() * g.w(), outSize = g.o() * g.pixels(), ck = g.ck();
         // A 3x3 stride-1 convolution's input gradient is the convolution of dy with the kernel
         // flipped in space and transposed in channels, padded by 2 - pad: Winograd again.
-        ConvGeometry t = g.inputGradient();
+        ConvGeometry t = g.winogradInputGradient();
         if (t != null && Winograd.applies(t)) {
             float[] flipped = Workspace.floats(Workspace.Slot.WINOGRAD_FLIPPED, g.c() * g.o() * 9);
             for (int o = 0; o < g.o(); o++)

@@ -12,9 +12,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * oversubscribe the cores.
  *
  * <p>The pool's threads spin for a while after each loop before they sleep: a model runs its
- * kernels back to back, and waking a sleeping thread takes 10-30 µs here (measured with a
- * ForkJoinPool: a two-chunk loop of no work cost 12-33 µs), as long as many of the kernels
- * themselves. A spinning thread picks the next loop up in well under a microsecond.
+ * kernels back to back, and waking a sleeping thread takes tens of microseconds (on the
+ * ForkJoinPool this pool replaced, a loop of no work cost 34.6 µs; JMH SmallOps, RESULTS.md),
+ * as long as many of the kernels themselves. A spinning thread picks the next loop up in under
+ * a microsecond.
  *
  * <p>Thread count: {@code -Dmagvit4j.threads=N}, {@link #setThreads}, or all available cores.
  */

@@ -30,7 +30,7 @@ public final class Cuda {
         @Override
         public String toString() {
             if (!available) return "CUDA unavailable: " + reason;
-            return "CUDA driver " + release(driverVersion) + ", " + deviceCount + " device(s)";
+            return "CUDA driver " + versionString(driverVersion) + ", " + deviceCount + " device(s)";
         }
     }
 
@@ -83,10 +83,11 @@ public final class Cuda {
             JCudaDriver.cuDeviceGetCount(count);
             JCudaDriver.cuDriverGetVersion(version);
             if (count[0] == 0) return unavailable("no CUDA GPU found");
-            int needed = kernelsNeed();
+            String isa = kernelsPtxIsa();
+            int needed = requiredDriverVersion(isa);
             if (version[0] < needed) {
-                return unavailable("the NVIDIA driver supports CUDA " + release(version[0]) + ", but this build's kernels (PTX ISA " + release(needed - 4000)
-                        + ") need CUDA " + release(needed) + " or newer: update the NVIDIA driver");
+                return unavailable("the NVIDIA driver supports CUDA " + versionString(version[0]) + ", but this build's kernels (PTX ISA " + isa
+                        + ") need CUDA " + versionString(needed) + " or newer: update the NVIDIA driver");
             }
             return new Status(true, "", count[0], version[0]);
         } catch (UnsatisfiedLinkError e) {
@@ -96,24 +97,33 @@ public final class Cuda {
         }
     }
 
-    /**
-     * The CUDA version (as cuDriverGetVersion gives it: 1000·major + 10·minor) a driver needs to
-     * load the packaged kernels: the release that introduced their PTX ISA, x + 4 . y for ISA x.y
-     * (7.0 came with CUDA 11.0, 9.0 with 13.0). kernels/build.sh declares every file 8.0.
-     */
-    public static int kernelsNeed() {
+    /** The PTX ISA version of the packaged kernels, e.g. "8.0" (kernels/build.sh declares every file so). */
+    public static String kernelsPtxIsa() {
         try (InputStream in = Cuda.class.getResourceAsStream("/kernels/copy.ptx")) {
+            if (in == null) throw new IllegalStateException("this build of magvit4j has no GPU kernels (nvcc was not found when it was built)");
             String head = new String(in.readNBytes(4096), StandardCharsets.US_ASCII);
-            Matcher m = Pattern.compile("(?m)^\\.version (\\d+)\\.(\\d+)$").matcher(head);
+            Matcher m = Pattern.compile("(?m)^\\.version (\\d+\\.\\d+)$").matcher(head);
             if (!m.find()) throw new IllegalStateException("kernels/copy.ptx has no .version line");
-            return (Integer.parseInt(m.group(1)) + 4) * 1000 + Integer.parseInt(m.group(2)) * 10;
+            return m.group(1);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read kernels/copy.ptx", e);
         }
     }
 
+    /**
+     * The CUDA version (as cuDriverGetVersion gives it: 1000·major + 10·minor) a driver needs to
+     * load PTX of ISA x.y: the release that introduced it. ISA 7.x came with CUDA 11.x and 8.0-8.5
+     * with 12.0-12.5 (x + 4 . y), then 8.6-8.8 with 12.7-12.9 and 9.0 with 13.0.
+     */
+    public static int requiredDriverVersion(String isa) {
+        String[] parts = isa.split("\\.");
+        int major = Integer.parseInt(parts[0]), minor = Integer.parseInt(parts[1]);
+        if (major == 8 && minor >= 6) return 12000 + (minor + 1) * 10;
+        return (major + 4) * 1000 + minor * 10;
+    }
+
     /** 12040 -> "12.4". */
-    private static String release(int version) {
+    private static String versionString(int version) {
         return version / 1000 + "." + version % 1000 / 10;
     }
 

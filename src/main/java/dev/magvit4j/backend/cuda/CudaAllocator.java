@@ -31,8 +31,8 @@ import static jcuda.driver.JCudaDriver.cuMemFree;
 final class CudaAllocator {
 
     static final boolean POISON = Boolean.getBoolean("magvit4j.cuda.poison");
-    /** After an allocation fails: polls (10 ms each) without a block coming back after which the Cleaner counts as caught up. */
-    private static final int QUIET = 3;
+    /** After an allocation fails: polls (10 ms each) without a block coming back after which the Cleaner counts as caught up, and the most polls (2 s). */
+    private static final int QUIET = 3, MAX_POLLS = 200;
 
     private final CudaDevice device;
     private final TreeMap<Long, ArrayDeque<CUdeviceptr>> cache = new TreeMap<>();
@@ -119,7 +119,7 @@ final class CudaAllocator {
     private void collectGarbage() {
         System.gc();
         long last = liveBytes;
-        for (int i = 0, quiet = 0; i < 200 && quiet < QUIET; i++) {
+        for (int i = 0, quiet = 0; i < MAX_POLLS && quiet < QUIET; i++) {
             try {
                 wait(10);  // Cleaner actions run on their own thread and need this lock: it is released while waiting
             } catch (InterruptedException e) {

@@ -43,39 +43,35 @@ final class CudaAttention {
     /** Dynamic shared memory a kernel gets without asking. */
     private static final int DEFAULT_SHARED = 48 * 1024;
 
-    /** Shapes of one call, plus the mask (contiguous bool) with its batch and head strides. */
-    private record Geometry(int batch, int heads, int tq, int tk, int d, Tensor mask, int mb, int mh, boolean causal) {
-        int bh() { return batch * heads; }
-
-        /** The kernels' DMAX for this head dim. */
-        int dmax() {
-            for (int m : HEAD_DIMS) if (d <= m) return m;
-            throw new AssertionError(d);
-        }
-
-        /** The Problem struct of attention.cu: shapes, mask strides, then (batch, head, row) strides of q, k, v, out, dout. */
-        int[] problem(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dout) {
-            int[] p = new int[22];
-            int[] head = {heads, tq, tk, d, causal ? 1 : 0, mb, mh};
-            System.arraycopy(head, 0, p, 0, head.length);
-            Tensor[] operands = {q, k, v, out, dout};
-            for (int i = 0; i < operands.length; i++) {
-                if (operands[i] == null) continue;
-                for (int j = 0; j < 3; j++) p[head.length + 3 * i + j] = operands[i].stride(j);
-            }
-            return p;
-        }
-    }
-
-    private static Geometry geometry(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
-        AttentionGeometry a = AttentionGeometry.of(q, k, v, mask, causal);
+    /** The shapes of one call, with the checks of what these kernels support. */
+    private static AttentionGeometry geometry(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
+        AttentionGeometry g = AttentionGeometry.of(q, k, v, mask, causal);
         for (Tensor t : new Tensor[] {q, k, v}) {
             if (t.dtype() != DType.FLOAT32) throw new IllegalArgumentException("attention on CUDA needs float32 q, k, v, got " + t.dtype());
         }
-        if (a.d() < 1 || a.d() > HEAD_DIMS[HEAD_DIMS.length - 1]) {
-            throw new IllegalArgumentException("attention on CUDA supports head dims 1 to " + HEAD_DIMS[HEAD_DIMS.length - 1] + ", got " + a.d());
+        if (g.d() < 1 || g.d() > HEAD_DIMS[HEAD_DIMS.length - 1]) {
+            throw new IllegalArgumentException("attention on CUDA supports head dims 1 to " + HEAD_DIMS[HEAD_DIMS.length - 1] + ", got " + g.d());
         }
-        return new Geometry(a.batch(), a.heads(), a.tq(), a.tk(), a.d(), mask == null ? null : contiguous(mask), a.maskBatchStride(), a.maskHeadStride(), causal);
+        return g;
+    }
+
+    /** The kernels' DMAX for this head dim. */
+    private static int dmax(AttentionGeometry g) {
+        for (int m : HEAD_DIMS) if (g.d() <= m) return m;
+        throw new AssertionError(g.d());
+    }
+
+    /** The Problem struct of attention.cu: shapes, mask strides, then (batch, head, row) strides of q, k, v, out, dout. */
+    private static int[] problem(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dout) {
+        int[] p = new int[22];
+        int[] head = {g.heads(), g.tq(), g.tk(), g.d(), g.causal() ? 1 : 0, g.maskBatchStride(), g.maskHeadStride()};
+        System.arraycopy(head, 0, p, 0, head.length);
+        Tensor[] operands = {q, k, v, out, dout};
+        for (int i = 0; i < operands.length; i++) {
+            if (operands[i] == null) continue;
+            for (int j = 0; j < 3; j++) p[head.length + 3 * i + j] = operands[i].stride(j);
+        }
+        return p;
     }
 
     /** t when its rows are unit-stride floats (what the kernels index), else a contiguous float copy. */
@@ -96,42 +92,44 @@ final class CudaAttention {
     }
 
     static Tensor[] forward(CudaBackend be, Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, float scale) {
-        Geometry g = geometry(q, k, v, mask, causal);
+        AttentionGeometry g = geometry(q, k, v, mask, causal);
+        Tensor bits = mask == null ? null : contiguous(mask);
         q = unitRows(q);
         k = unitRows(k);
         v = unitRows(v);
-        Tensor out = be.empty(DType.FLOAT32, g.batch, g.heads, g.tq, g.d);
-        Tensor lse = be.empty(DType.FLOAT32, g.batch, g.heads, g.tq);
-        int rows = g.bh() * g.tq, dmax = g.dmax();
+        Tensor out = be.empty(DType.FLOAT32, g.batch(), g.heads(), g.tq(), g.d());
+        Tensor lse = be.empty(DType.FLOAT32, g.batch(), g.heads(), g.tq());
+        int rows = g.bh() * g.tq(), dmax = dmax(g);
         if (rows == 0) return new Tensor[] {out, lse};
-        int[] problem = g.problem(q, k, v, null, null);
-        if (g.tq <= FEW_QUERIES) {
-            int wanted = Math.max(ceilDiv(SPLIT_BLOCKS_PER_SM * be.device.multiprocessors, rows), ceilDiv(g.tk, MAX_SPLIT_KEYS));
-            int splits = Math.clamp(wanted, 1, Math.max(1, ceilDiv(g.tk, MIN_SPLIT_KEYS)));
-            int chunk = ceilDiv(g.tk, splits);
-            splits = ceilDiv(g.tk, chunk);
+        int[] problem = problem(g, q, k, v, null, null);
+        if (g.tq() <= FEW_QUERIES) {
+            int wanted = Math.max(ceilDiv(SPLIT_BLOCKS_PER_SM * be.device.multiprocessors, rows), ceilDiv(g.tk(), MAX_SPLIT_KEYS));
+            int splits = Math.clamp(wanted, 1, Math.max(1, ceilDiv(g.tk(), MIN_SPLIT_KEYS)));
+            int chunk = ceilDiv(g.tk(), splits);
+            splits = ceilDiv(g.tk(), chunk);
             // Per (row, split): o [D], then every m, then every l (see fwd_split).
-            Tensor partial = splits == 1 ? null : be.empty(DType.FLOAT32, rows * splits * (g.d + 2));
+            Tensor partial = splits == 1 ? null : be.empty(DType.FLOAT32, rows * splits * (g.d() + 2));
             be.device.launch(M, "attn_fwd_split_" + dmax, rows, splits, 1, BLOCK, 0,
-                    ptr(q), ptr(k), ptr(v), ptrOrNull(g.mask), problem, scale, chunk, ptr(out), ptr(lse), ptrOrNull(partial));
+                    ptr(q), ptr(k), ptr(v), ptrOrNull(bits), problem, scale, chunk, ptr(out), ptr(lse), ptrOrNull(partial));
             if (partial != null) {
-                be.device.launch(M, "attn_fwd_combine", ceilDiv(rows, WARPS), 1, 1, BLOCK, 0, ptr(partial), rows, splits, g.d, ptr(out), ptr(lse));
+                be.device.launch(M, "attn_fwd_combine", ceilDiv(rows, WARPS), 1, 1, BLOCK, 0, ptr(partial), rows, splits, g.d(), ptr(out), ptr(lse));
                 release(partial);
             }
         } else {
             // fwd_tiled_smem: Q, K, V tiles of pitch DMAX + 1 and a P tile of pitch FWD_BK + 1.
             int shared = ((FWD_BQ + 2 * FWD_BK) * (dmax + 1) + FWD_BQ * (FWD_BK + 1)) * Float.BYTES;
-            launchTiled(be, "attn_fwd_tiled_" + dmax, g.bh(), ceilDiv(g.tq, FWD_BQ), shared,
-                    ptr(q), ptr(k), ptr(v), ptrOrNull(g.mask), problem, scale, ptr(out), ptr(lse));
+            launchTiled(be, "attn_fwd_tiled_" + dmax, g.bh(), ceilDiv(g.tq(), FWD_BQ), shared,
+                    ptr(q), ptr(k), ptr(v), ptrOrNull(bits), problem, scale, ptr(out), ptr(lse));
         }
         return new Tensor[] {out, lse};
     }
 
     static Tensor[] backward(CudaBackend be, Tensor q, Tensor k, Tensor v, Tensor out, Tensor logsumexp, Tensor dout, Tensor mask, boolean causal, float scale) {
-        Geometry g = geometry(q, k, v, mask, causal);
+        AttentionGeometry g = geometry(q, k, v, mask, causal);
+        Tensor bits = mask == null ? null : contiguous(mask);
         requireShape("out", out, q.shapeRef());
         requireShape("dout", dout, q.shapeRef());
-        requireShape("logsumexp", logsumexp, g.batch, g.heads, g.tq);
+        requireShape("logsumexp", logsumexp, g.batch(), g.heads(), g.tq());
         q = unitRows(q);
         k = unitRows(k);
         v = unitRows(v);
@@ -141,25 +139,25 @@ final class CudaAttention {
         Tensor dq = be.empty(DType.FLOAT32, q.shapeRef());
         Tensor dk = be.empty(DType.FLOAT32, k.shapeRef());
         Tensor dv = be.empty(DType.FLOAT32, v.shapeRef());
-        int rows = g.bh() * g.tq, dmax = g.dmax();
+        int rows = g.bh() * g.tq(), dmax = dmax(g);
         if (rows == 0) {                                   // no queries: nothing flows to the keys
             be.fill(dk, 0);
             be.fill(dv, 0);
             return new Tensor[] {dq, dk, dv};
         }
-        int[] problem = g.problem(q, k, v, out, dout);
+        int[] problem = problem(g, q, k, v, out, dout);
         Tensor delta = be.empty(DType.FLOAT32, rows);
         be.device.launch(M, "attn_bwd_delta", ceilDiv(rows, WARPS), 1, 1, BLOCK, 0, ptr(out), ptr(dout), problem, rows, ptr(delta));
-        Object[] inputs = {ptr(q), ptr(k), ptr(v), ptr(dout), ptr(lse), ptr(delta), ptrOrNull(g.mask), problem, scale};
-        if (g.tk <= FEW_KEYS) {
+        Object[] inputs = {ptr(q), ptr(k), ptr(v), ptr(dout), ptr(lse), ptr(delta), ptrOrNull(bits), problem, scale};
+        if (g.tk() <= FEW_KEYS) {
             be.device.launch(M, "attn_bwd_rows_" + dmax, ceilDiv(g.bh(), WARPS), 1, 1, BLOCK, 0, concat(inputs, g.bh(), ptr(dq), ptr(dk), ptr(dv)));
         } else {
             // bwd_dkdv_smem: K, V, Q, dO tiles, Pᵀ and dSᵀ tiles, lse and delta of a query tile.
             int tile = BWD_B * (dmax + 1), weights = BWD_B * (BWD_B + 1);
-            launchTiled(be, "attn_bwd_dkdv_" + dmax, g.bh(), ceilDiv(g.tk, BWD_B), (4 * tile + 2 * weights + 2 * BWD_B) * Float.BYTES,
+            launchTiled(be, "attn_bwd_dkdv_" + dmax, g.bh(), ceilDiv(g.tk(), BWD_B), (4 * tile + 2 * weights + 2 * BWD_B) * Float.BYTES,
                     concat(inputs, ptr(dk), ptr(dv)));
             // bwd_dq_smem: Q, dO, K, V tiles and a dS tile.
-            launchTiled(be, "attn_bwd_dq_" + dmax, g.bh(), ceilDiv(g.tq, BWD_B), (4 * tile + weights) * Float.BYTES, concat(inputs, ptr(dq)));
+            launchTiled(be, "attn_bwd_dq_" + dmax, g.bh(), ceilDiv(g.tq(), BWD_B), (4 * tile + weights) * Float.BYTES, concat(inputs, ptr(dq)));
         }
         release(delta);
         return new Tensor[] {dq, dk, dv};

@@ -58,7 +58,7 @@ final class CudaConv {
         weight = floats(weight, "weight");
         Tensor dx = be.empty(DType.FLOAT32, inputShape);
         if (dx.numel() == 0) return dx;
-        ConvGeometry t = g.inputGradient();
+        ConvGeometry t = g.winogradInputGradient();
         if (t != null && CudaWinograd.applies(t)) {
             CudaWinograd.convolve(be, t, dy, weight, true, null, dx);
             return dx;

@@ -65,14 +65,18 @@ public final class CudaMatmul {
     private static final int SKINNY_M = 16, SKINNY_N = 4, SKINNY_THREADS = 256;
 
     static Tensor matmul(CudaBackend be, Tensor a, Tensor b, Tensor bias) {
-        Tensor out = be.empty(DType.FLOAT32, MatmulGeometry.of(a, b, bias).outShape());
-        matmul(be, a, b, bias, out);
+        MatmulGeometry g = MatmulGeometry.of(a, b, bias);
+        Tensor out = be.empty(DType.FLOAT32, g.outShape());
+        multiply(be, g, a, b, bias, out);
         return out;
     }
 
     /** out = a·b (+ bias) into out, a contiguous float32 tensor of the product's shape (a caller's reused buffer). */
     static void matmul(CudaBackend be, Tensor a, Tensor b, Tensor bias, Tensor out) {
-        MatmulGeometry g = MatmulGeometry.of(a, b, bias);
+        multiply(be, MatmulGeometry.of(a, b, bias), a, b, bias, out);
+    }
+
+    private static void multiply(CudaBackend be, MatmulGeometry g, Tensor a, Tensor b, Tensor bias, Tensor out) {
         if (!out.isContiguous() || out.dtype() != DType.FLOAT32 || !Shape.sameShape(out.shapeRef(), g.outShape())) {
             throw new IllegalArgumentException("matmul output must be contiguous float32 " + Shape.str(g.outShape()) + ", got " + out.dtype() + " " + Shape.str(out.shapeRef()));
         }

@@ -73,7 +73,7 @@ public final class CudaWinograd {
     /**
      * y = conv(x, w) + bias for convolution g (bias may be null). w is [g.o, g.c, 3, 3], or with
      * {@code flipped} the original convolution's [g.c, g.o, 3, 3], read transposed and rotated
-     * (the input gradient: g from {@link ConvGeometry#inputGradient}). x, w, y contiguous float32.
+     * (the input gradient: g from {@link ConvGeometry#winogradInputGradient}). x, w, y contiguous float32.
      */
     static void convolve(CudaBackend be, ConvGeometry g, Tensor x, Tensor w, boolean flipped, Tensor bias, Tensor y) {
         convolve(be, g, x, w, flipped, bias, y, MAX_TEMPORARY);

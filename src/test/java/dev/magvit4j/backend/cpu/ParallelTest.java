@@ -115,7 +115,34 @@ class ParallelTest {
         assertNull(failure.get());
     }
 
-    /** setThreads replaces the pool while other threads run loops on it: every loop completes, each chunk once. */
+    /** setThreads waits for a loop running on the pool it replaces: that loop's other chunk runs once. */
+    @Test
+    void changingTheThreadCountWaitsForTheRunningLoop() throws Exception {
+        int saved = Parallel.threads();
+        try {
+            AtomicInteger second = new AtomicInteger();
+            CountDownLatch inChunk = new CountDownLatch(1);
+            Parallel.setThreads(2);
+            Thread slow = new Thread(() -> Parallel.forRange(2, 1, (from, to) -> {
+                if (from == 0) {
+                    inChunk.countDown();
+                    sleep(100);
+                } else {
+                    second.incrementAndGet();
+                }
+            }));
+            slow.start();
+            assertTrue(inChunk.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            for (int i = 0; i < 300; i++) Parallel.setThreads(2 + i % 3);
+            slow.join(10_000);
+            assertFalse(slow.isAlive(), "the slow caller is stuck");
+            assertEquals(1, second.get(), "chunk 1's runs");
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    /** setThreads replaces the pool again and again while another thread runs loops: every loop completes, each chunk once. */
     @Test
     void changingTheThreadCountWhileLoopsRun() throws Exception {
         int saved = Parallel.threads();
@@ -138,19 +165,10 @@ class ParallelTest {
         });
         looper.start();
         try {
-            // A slow caller's chunk 0 while the pool is replaced: its other chunk must run once.
-            AtomicInteger second = new AtomicInteger();
-            Parallel.setThreads(2);
-            Thread slow = new Thread(() -> Parallel.forRange(2, 1, (from, to) -> {
-                if (from == 0) sleep(100);
-                else second.incrementAndGet();
-            }));
-            slow.start();
-            Thread.sleep(20);
+            awaitLoops(loops, 1, looper);  // the looper is running loops
+            long before = loops.get();
             for (int i = 0; i < 3000; i++) Parallel.setThreads(2 + i % 3);
-            slow.join(10_000);
-            assertFalse(slow.isAlive(), "the slow caller is stuck");
-            assertTrue(second.get() <= 1, "chunk 1 ran " + second.get() + " times");
+            awaitLoops(loops, before + 100, looper);  // and still is after
         } finally {
             done.set(true);
             looper.join(10_000);
@@ -158,7 +176,13 @@ class ParallelTest {
         }
         assertFalse(looper.isAlive(), "the looping caller is stuck");
         assertNull(failure.get());
-        assertTrue(loops.get() > 0);
+    }
+
+    /** Waits (at most 10 s) until count reaches at least, or the thread ends. */
+    private static void awaitLoops(AtomicLong count, long atLeast, Thread thread) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (count.get() < atLeast && thread.isAlive() && System.nanoTime() < deadline) Thread.sleep(1);
+        assertTrue(count.get() >= atLeast || !thread.isAlive(), "the looper made " + count.get() + " loops, not " + atLeast);
     }
 
     /** A body that leaves its thread interrupted does not make that pool thread spin when idle. */

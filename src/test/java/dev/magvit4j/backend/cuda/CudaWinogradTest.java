@@ -94,13 +94,13 @@ class CudaWinogradTest {
     void chosenForLarge3x3StrideOneConvolutionsInFloat32() {
         ConvGeometry big = ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 1, 1, 1, 1);  // 512 tiles
         assertTrue(CudaWinograd.applies(big));
-        assertTrue(CudaWinograd.applies(big.inputGradient()));
+        assertTrue(CudaWinograd.applies(big.winogradInputGradient()));
         assertFalse(CudaWinograd.applies(ConvGeometry.of(new int[] {1, 128, 64, 64}, new int[] {128, 128, 3, 3}, 1, 1, 1, 1)), "256 tiles");
         assertFalse(CudaWinograd.applies(ConvGeometry.of(new int[] {2, 32, 64, 64}, new int[] {32, 32, 3, 3}, 1, 1, 1, 1)), "32 channels");
         assertFalse(CudaWinograd.applies(ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 2, 2, 1, 1)), "stride 2");
         assertFalse(CudaWinograd.applies(ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 1, 1}, 1, 1, 0, 0)), "1x1");
         assertFalse(CudaWinograd.applies(ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 1, 1, 3, 3)), "padding 3");
-        assertNull(ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 2, 2, 1, 1).inputGradient());
+        assertNull(ConvGeometry.of(new int[] {2, 128, 64, 64}, new int[] {128, 128, 3, 3}, 2, 2, 1, 1).winogradInputGradient());
         ConvGeometry small = ConvGeometry.of(new int[] {1, 3, 5, 5}, new int[] {2, 3, 3, 3}, 1, 1, 1, 1);
         try {
             CudaWinograd.setMode(CudaWinograd.Mode.ALWAYS);
