@@ -2,12 +2,15 @@ package dev.magvit4j.testing;
 
 import dev.magvit4j.backend.cuda.Cuda;
 
+import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,7 +38,7 @@ public final class ChildJvm {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(jvmOptions);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+        cmd.addAll(List.of("-cp", classPath(main), main.getName()));
         Path out = Files.createTempFile("child-jvm", ".out"), err = Files.createTempFile("child-jvm", ".err");
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
@@ -51,6 +54,19 @@ public final class ChildJvm {
             Files.deleteIfExists(out);
             Files.deleteIfExists(err);
         }
+    }
+
+    /**
+     * This JVM's class path, and where the main class, magvit4j and JUnit were loaded from: under
+     * a launcher that loads the tests itself (benchmarks/gpu/run.sh uses JUnit's console
+     * launcher), the class path holds only the launcher.
+     */
+    private static String classPath(Class<?> main) throws Exception {
+        Set<String> entries = new LinkedHashSet<>(List.of(System.getProperty("java.class.path").split(File.pathSeparator)));
+        for (Class<?> c : new Class<?>[] {main, Cuda.class, org.junit.jupiter.api.Assertions.class}) {
+            entries.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+        }
+        return String.join(File.pathSeparator, entries);
     }
 
     /**
