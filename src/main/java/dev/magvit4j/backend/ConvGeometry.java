@@ -62,6 +62,11 @@ public record ConvGeometry(int batch, int c, int h, int w, int o, int kh, int kw
         return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph <= 2 && pw <= 2;
     }
 
+    /** Winograd F(4x4, 3x3)'s 4x4 output tiles over the batch (the last row and column of tiles may be cut). */
+    public int winogradTiles() {
+        return batch * ((oh + 3) / 4) * ((ow + 3) / 4);
+    }
+
     /**
      * The input gradient of a {@link #winogradShaped} convolution as a convolution of its own: dy
      * with the kernel transposed in channels and rotated by 180 degrees, padded by 2 - pad, whose

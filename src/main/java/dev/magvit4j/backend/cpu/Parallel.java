@@ -87,11 +87,8 @@ public final class Parallel {
             }
             Job job = p.publish(body, n, Math.min(chunks, p.workers.length + 1));
             region[0] = true;
-            try {
-                job.runChunk(0);
-            } finally {
-                region[0] = false;
-            }
+            job.runChunk(0);  // catches what the body throws: awaitWorkers rethrows it after the workers are done
+            region[0] = false;
             job.awaitWorkers();
         } finally {
             p.job = null;  // the body's arrays are not kept alive until the next loop

@@ -56,8 +56,7 @@ final class Winograd {
 
     /** Worth it for 3x3 stride-1 convolutions with enough channels and tiles for the products to dominate the transforms. */
     static boolean applies(ConvGeometry g) {
-        int tiles = ((g.oh() + TILE - 1) / TILE) * ((g.ow() + TILE - 1) / TILE) * g.batch();
-        return ENABLED && g.winogradShaped() && g.c() >= 16 && g.o() >= 16 && g.oh() >= TILE && g.ow() >= TILE && tiles >= MIN_TILES;
+        return ENABLED && g.winogradShaped() && g.c() >= 16 && g.o() >= 16 && g.oh() >= TILE && g.ow() >= TILE && g.winogradTiles() >= MIN_TILES;
     }
 
     /** y = conv(x, w) + bias for every image of the batch; w is OIHW at wOff, x NCHW at xOff, y NCHW from 0. */

@@ -2,7 +2,6 @@ package dev.magvit4j.backend.cuda;
 
 import dev.magvit4j.backend.ConvGeometry;
 import dev.magvit4j.tensor.DType;
-import dev.magvit4j.tensor.Shape;
 import dev.magvit4j.tensor.Tensor;
 
 import java.util.Locale;
@@ -55,8 +54,8 @@ public final class CudaWinograd {
         };
     }
 
-    /** Output tile side and transformed tile positions (6 x 6). */
-    private static final int TILE = 4, POSITIONS = 36;
+    /** Transformed tile positions (6 x 6). */
+    private static final int POSITIONS = 36;
     /** AUTO's thresholds (see the class comment): C·O/(C + O), and output tiles over the batch. */
     private static final int MIN_CHANNELS = 32, MIN_TILES = 512;
     /** Floats of V or M: tiles go in chunks so the temporaries stay within 128 MiB each. */
@@ -67,7 +66,7 @@ public final class CudaWinograd {
         Mode m = mode;
         if (m == Mode.OFF || CudaMatmul.precision() != CudaMatmul.Precision.FLOAT32) return false;
         if (!g.winogradShaped()) return false;
-        return m == Mode.ALWAYS || tiles(g) >= MIN_TILES && (double) g.c() * g.o() / (g.c() + g.o()) >= MIN_CHANNELS;
+        return m == Mode.ALWAYS || g.winogradTiles() >= MIN_TILES && (double) g.c() * g.o() / (g.c() + g.o()) >= MIN_CHANNELS;
     }
 
     /**
@@ -87,29 +86,20 @@ public final class CudaWinograd {
         int filters = g.o() * g.c();
         Tensor u = be.empty(DType.FLOAT32, POSITIONS, g.o(), g.c());
         be.device.launch("winograd", "winograd_filters", blocks(be, filters, THREADS), 1, 1, THREADS, 0, ptr(u), ptr(w), g.o(), g.c(), flipped ? 1 : 0);
-        int tiles = tiles(g);
+        int tiles = g.winogradTiles();
         int most = (int) Math.max(1, Math.min(tiles, maxTemporary / (POSITIONS * (long) Math.max(g.c(), g.o()))));
         int chunks = ceilDiv(tiles, most), chunk = ceilDiv(tiles, chunks);
         if (chunks > 1 && chunk > CudaMatmul.TILE) chunk = Math.min(most, ceilDiv(chunk, CudaMatmul.TILE) * CudaMatmul.TILE);
         Tensor vBuffer = be.empty(DType.FLOAT32, POSITIONS * g.c() * chunk), mBuffer = be.empty(DType.FLOAT32, POSITIONS * g.o() * chunk);
         for (int t0 = 0; t0 < tiles; t0 += chunk) {
             int nt = Math.min(chunk, tiles - t0);
-            Tensor v = leading(vBuffer, POSITIONS, g.c(), nt), m = leading(mBuffer, POSITIONS, g.o(), nt);
+            Tensor v = vBuffer.slice(0, 0, POSITIONS * g.c() * nt).view(POSITIONS, g.c(), nt);
+            Tensor m = mBuffer.slice(0, 0, POSITIONS * g.o() * nt).view(POSITIONS, g.o(), nt);
             be.device.launch("winograd", "winograd_inputs", blocks(be, (long) g.c() * nt, THREADS), 1, 1, THREADS, 0, ptr(v), ptr(x), CudaConv.struct(g), t0, nt);
             CudaMatmul.matmul(be, u, v, null, m);
             be.device.launch("winograd", "winograd_outputs", blocks(be, (long) g.o() * nt, THREADS), 1, 1, THREADS, 0,
                     ptr(y), ptr(m), ptrOrNull(bias), CudaConv.struct(g), t0, nt);
         }
         release(u, vBuffer, mBuffer);
-    }
-
-    /** The first elements of a flat buffer as a contiguous tensor of the given shape. */
-    private static Tensor leading(Tensor buffer, int... shape) {
-        return new Tensor(buffer.storage(), shape, Shape.contiguousStrides(shape), 0);
-    }
-
-    /** 4x4 output tiles over the batch. */
-    private static int tiles(ConvGeometry g) {
-        return g.batch() * ceilDiv(g.oh(), TILE) * ceilDiv(g.ow(), TILE);
     }
 }
