@@ -87,7 +87,8 @@ public final class Autograd {
                 return;
             }
             pending.put(root, gradient);
-            for (Tensor t : order) {
+            for (int k = 0; k < order.size(); k++) {
+                Tensor t = order.set(k, null);  // the list must not keep activations alive once passed: a GC mid-backward would copy them all
                 Tensor g = pending.remove(t);
                 if (g == null) continue;
                 if (t.retainsGrad()) accumulate(t, g);
