@@ -80,15 +80,15 @@ __device__ __forceinline__ float2 gn_affine(const float* scale, int scale_per_sa
     return make_float2(a, __fsub_rn(affine_entry(shift, shift_per_sample, channels, b, c, 0.f), __fmul_rn(mean, a)));
 }
 
-// Block t (one per group, blockDim a multiple of 32): combines the P = chunks chunk statistics
-// of group t into mean[t] and rstd[t] (variance = M2 / n, biased like torch), and writes the
-// coefficients coef[b·C + c] = (a, b) of the group's C/G channels.
-extern "C" __global__ void gn_stats(const float2* partial, int chunks, int n, float eps, int groups, int channels,
+// Block i (one per group, blockDim a multiple of 32): combines the P = chunks chunk statistics
+// partial[i·P ..] of group t = first + i into mean[t] and rstd[t] (variance = M2 / n, biased
+// like torch), and writes the coefficients coef[b·C + c] = (a, b) of the group's C/G channels.
+extern "C" __global__ void gn_stats(const float2* partial, int chunks, int n, float eps, int first, int groups, int channels,
                                     const float* scale, int scale_per_sample, const float* shift, int shift_per_sample,
                                     float* mean_out, float* rstd_out, float2* coef) {
     __shared__ float scratch[32];
-    int t = blockIdx.x, b = t / groups, g = t % groups, cpg = channels / groups;
-    const float2* part = partial + (size_t) t * chunks;
+    int t = first + blockIdx.x, b = t / groups, g = t % groups, cpg = channels / groups;
+    const float2* part = partial + (size_t) blockIdx.x * chunks;
     float sum = 0.f;
     for (int p = threadIdx.x; p < chunks; p += blockDim.x) sum += part[p].x * min(GN_CHUNK, n - p * GN_CHUNK);
     float mean = block_sum(sum, scratch) / n;

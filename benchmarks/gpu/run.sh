@@ -77,6 +77,7 @@ for phase in "${phases[@]}"; do
         --select-class dev.magvit4j.backend.BackendConformanceTest \
         --select-class dev.magvit4j.backend.cuda.CudaLaunchTest \
         --select-class dev.magvit4j.backend.cuda.CudaWinogradTest \
+        --select-class dev.magvit4j.backend.cuda.CudaNormTest \
         --select-class dev.magvit4j.backend.cuda.CudaAllocatorTest \
         --select-class dev.magvit4j.backend.DeviceSelectionTest \
         --select-class dev.magvit4j.golden.LfqGoldenTest \

@@ -49,6 +49,8 @@ public final class CudaDevice {
     public final long totalMemory;
     public final int multiprocessors;
     public final int computeCapability;
+    /** Bytes of L2 cache. */
+    public final long l2Bytes;
 
     private final CUcontext context = new CUcontext();
     final CUstream stream = new CUstream();
@@ -81,6 +83,7 @@ public final class CudaDevice {
         this.multiprocessors = attribute(dev, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
         this.computeCapability = 10 * attribute(dev, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)
                 + attribute(dev, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        this.l2Bytes = attribute(dev, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE);
         this.allocator = new CudaAllocator(this);
     }
 

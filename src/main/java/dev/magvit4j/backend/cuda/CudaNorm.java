@@ -57,25 +57,43 @@ final class CudaNorm {
     }
 
     static Tensor[] groupNorm(CudaBackend be, Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu) {
+        return groupNorm(be, x, groups, eps, scale, shift, silu, be.device.l2Bytes / 3);
+    }
+
+    /**
+     * The groups go in blocks of about {@code blockBytes} of input (at least one group each), each
+     * block's statistics, then its output: gn_apply's re-read of a block then comes from L2,
+     * where gn_chunk_stats just left it, so a tensor larger than L2 is read from memory once,
+     * not twice. A third of L2 leaves room for the block's output beside its input.
+     */
+    static Tensor[] groupNorm(CudaBackend be, Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu, long blockBytes) {
         NormChecks.groupNorm(x, groups, scale, shift);
         int[] shape = x.shapeRef();
         int batch = shape[0], channels = shape[1];
         x = dense(x);
         scale = dense(scale);
         shift = dense(shift);
-        int hw = x.numel() / Math.max(1, batch * channels), n = channels / groups * hw, rows = batch * groups;
+        int hw = x.numel() / Math.max(1, batch * channels), cpg = channels / groups, n = cpg * hw, rows = batch * groups;
         Tensor y = be.empty(DType.FLOAT32, shape);
         Tensor mean = be.empty(DType.FLOAT32, batch, groups), rstd = be.empty(DType.FLOAT32, batch, groups);
         if (rows == 0) return new Tensor[] {y, mean, rstd};
         int v = vector(hw, x), chunks = chunks(n);
-        // Chunk statistics, then per group: mean, rstd and the (a, b) of y = x·a + b per (sample, channel).
-        Tensor partial = be.empty(DType.FLOAT32, rows, chunks, 2);
-        be.device.launch(M, "gn_chunk_stats_v" + v, rows, chunks, 1, GN_THREADS, 0, ptr(x), n, ptr(partial));
+        int block = (int) Math.max(1, Math.min(rows, blockBytes / (4L * Math.max(n, 1))));
+        Tensor partial = be.empty(DType.FLOAT32, block, chunks, 2);
         Tensor coef = be.empty(DType.FLOAT32, batch, channels, 2);
-        be.device.launch(M, "gn_stats", rows, 1, 1, GN_THREADS, 0, ptr(partial), chunks, n, eps, groups, channels,
-                ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptr(mean), ptr(rstd), ptr(coef));
-        int packs = x.numel() / v;
-        be.device.launch(M, "gn_apply_v" + v, blocks(be, packs, THREADS), 1, 1, THREADS, 0, ptr(x), ptr(coef), hw, packs, silu ? 1 : 0, ptr(y));
+        // Rows of groups: x and y [rows, n], coef [rows, C/G · 2] (group t's channels are rows t·C/G ..).
+        Tensor xs = x.reshape(rows, n), ys = y.reshape(rows, n), coefs = coef.reshape(rows, cpg * 2);
+        for (int first = 0; first < rows; first += block) {
+            int count = Math.min(block, rows - first);
+            Tensor xb = xs.slice(0, first, first + count);
+            // Chunk statistics, then per group: mean, rstd and the (a, b) of y = x·a + b per (sample, channel).
+            be.device.launch(M, "gn_chunk_stats_v" + v, count, chunks, 1, GN_THREADS, 0, ptr(xb), n, ptr(partial));
+            be.device.launch(M, "gn_stats", count, 1, 1, GN_THREADS, 0, ptr(partial), chunks, n, eps, first, groups, channels,
+                    ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptr(mean), ptr(rstd), ptr(coef));
+            int packs = count * n / v;
+            be.device.launch(M, "gn_apply_v" + v, blocks(be, packs, THREADS), 1, 1, THREADS, 0,
+                    ptr(xb), ptr(coefs.slice(0, first, first + count)), hw, packs, silu ? 1 : 0, ptr(ys.slice(0, first, first + count)));
+        }
         release(partial, coef);
         return new Tensor[] {y, mean, rstd};
     }

@@ -1,0 +1,61 @@
+package dev.magvit4j.backend.cuda;
+
+import dev.magvit4j.backend.Backend;
+import dev.magvit4j.backend.Backends;
+import dev.magvit4j.tensor.Device;
+import dev.magvit4j.tensor.Generator;
+import dev.magvit4j.tensor.Tensor;
+import dev.magvit4j.testing.Devices;
+import dev.magvit4j.testing.GradCheck;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The GPU's group norm in blocks of groups sized to L2 ({@link CudaNorm}, kernels/norm.cu)
+ * against the CPU: one group per block, blocks that do not divide the groups (and so start
+ * inside a sample, where a per-sample affine table must still be read at the right sample),
+ * and one block for all; every affine form, with and without the fused SiLU. Fresh device
+ * memory is poisoned with NaN in the build, so an element no block writes shows up.
+ */
+class CudaNormTest {
+
+    private static final double TOL = 1e-4;
+    private final Generator gen = new Generator(91);
+    private final Backend cpu = Backends.cpu();
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.magvit4j.testing.Devices#gpus")
+    void groupsInBlocksMatchTheCpu(Device device) {
+        Devices.use(device);
+        CudaBackend gpu = (CudaBackend) Backends.of(device);
+        // {B, C, H, W, groups}: rows of 8 floats (float4) and of 15 (scalar), 6 and 8 groups in all.
+        int[][] configs = {{2, 6, 2, 4, 3}, {2, 8, 3, 5, 4}};
+        for (int[] c : configs) {
+            int b = c[0], ch = c[1], groups = c[4], rows = b * groups, n = ch / groups * c[2] * c[3];
+            Tensor x = Tensor.randn(gen, b, ch, c[2], c[3]).mul(3f).add(1f);
+            Tensor[][] affines = {{null, null}, {Tensor.randn(gen, ch), Tensor.randn(gen, ch)}, {Tensor.randn(gen, b, ch), Tensor.randn(gen, b, ch)}};
+            // {bytes per block, blocks expected}: one group each; 4 groups (the second block starts mid-sample); all.
+            long[][] budgets = {{1, rows}, {4L * n * 4, (rows + 3) / 4}, {Long.MAX_VALUE, 1}};
+            for (Tensor[] affine : affines) {
+                for (boolean silu : new boolean[] {false, true}) {
+                    Tensor[] want = cpu.groupNorm(x, groups, 1e-5f, affine[0], affine[1], silu);
+                    for (long[] budget : budgets) {
+                        String what = "group norm " + Arrays.toString(c) + ", affine " + (affine[0] == null ? "none" : Arrays.toString(affine[0].shape()))
+                                + (silu ? ", silu" : "") + ", " + budget[0] + " bytes per block";
+                        Tensor[][] got = new Tensor[1][];
+                        List<KernelProfile.Entry> kernels = gpu.device.profile(() -> got[0] = CudaNorm.groupNorm(gpu, x.to(device), groups, 1e-5f,
+                                affine[0] == null ? null : affine[0].to(device), affine[1] == null ? null : affine[1].to(device), silu, budget[0]));
+                        assertEquals(budget[1], kernels.stream().filter(e -> e.kernel().startsWith("norm/gn_apply")).mapToInt(KernelProfile.Entry::launches).sum(),
+                                what + ": " + kernels);
+                        for (int i = 0; i < 3; i++) GradCheck.assertClose(what + ", output " + i, want[i], got[0][i].to(Device.CPU), TOL);
+                    }
+                }
+            }
+        }
+    }
+}
