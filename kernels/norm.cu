@@ -7,7 +7,9 @@
 // (two passes over registers: no cancellation); gn_stats combines the chunks exactly (Chan et
 // al.: M2 = Σ M2_i + Σ n_i (mean_i - mean)²) and turns mean and rstd into one fused
 // multiply-add per (sample, channel), y = x·a + b with a = rstd·γ_c, b = β_c - mean·a, which
-// gn_apply applies element by element.
+// gn_apply applies element by element. CudaNorm launches these kernels (and the backward's) once
+// per block of whole groups sized to a third of L2, `first` naming the block's first group, so
+// each block's second pass over its input is served by L2 rather than memory.
 #include "common.cuh"
 
 // Pack, load and store (common.cuh) move V floats at once: the callers choose V = 4 only for
@@ -155,14 +157,14 @@ extern "C" __global__ void gn_coefficients(const float* mean, const float* rstd,
     }
 }
 
-// Block (bc, q), GN_THREADS threads: chunk q of row bc (hw floats, hw % V == 0). Writes
-// partial[bc·Q + q] = (Σ g, Σ g·(x - mean)): the deviation form keeps Σ g·x̂ free of the
-// cancellation in Σ g·x - mean·Σ g.
+// Block (i, q), GN_THREADS threads: chunk q of row bc = first·C/G + i (hw floats, hw % V == 0;
+// first is the first group of the launch). Writes partial[i·Q + q] = (Σ g, Σ g·(x - mean)): the
+// deviation form keeps Σ g·x̂ free of the cancellation in Σ g·x - mean·Σ g.
 template <int V>
-__device__ void gn_backward_rows(const float* dy, const float* x, const float2* coef, const float* mean, int hw, int groups,
+__device__ void gn_backward_rows(const float* dy, const float* x, const float2* coef, const float* mean, int hw, int first, int groups,
                                  int channels, int silu, float2* partial) {
     __shared__ float scratch[32];
-    int bc = blockIdx.x, start = blockIdx.y * GN_CHUNK, end = min(hw, start + GN_CHUNK);
+    int bc = first * (channels / groups) + blockIdx.x, start = blockIdx.y * GN_CHUNK, end = min(hw, start + GN_CHUNK);
     size_t row = (size_t) bc * hw;
     float2 k = coef[bc];
     float mu = mean[(bc / channels) * groups + (bc % channels) / (channels / groups)];
@@ -178,26 +180,27 @@ __device__ void gn_backward_rows(const float* dy, const float* x, const float2* 
     }
     s_g = block_sum(s_g, scratch);
     s_gx = block_sum(s_gx, scratch);
-    if (threadIdx.x == 0) partial[bc * gridDim.y + blockIdx.y] = make_float2(s_g, s_gx);
+    if (threadIdx.x == 0) partial[blockIdx.x * gridDim.y + blockIdx.y] = make_float2(s_g, s_gx);
 }
 
-extern "C" __global__ void gn_backward_rows_v4(const float* dy, const float* x, const float2* coef, const float* mean, int hw, int groups,
-                                               int channels, int silu, float2* partial) {
-    gn_backward_rows<4>(dy, x, coef, mean, hw, groups, channels, silu, partial);
+extern "C" __global__ void gn_backward_rows_v4(const float* dy, const float* x, const float2* coef, const float* mean, int hw, int first,
+                                               int groups, int channels, int silu, float2* partial) {
+    gn_backward_rows<4>(dy, x, coef, mean, hw, first, groups, channels, silu, partial);
 }
-extern "C" __global__ void gn_backward_rows_v1(const float* dy, const float* x, const float2* coef, const float* mean, int hw, int groups,
-                                               int channels, int silu, float2* partial) {
-    gn_backward_rows<1>(dy, x, coef, mean, hw, groups, channels, silu, partial);
+extern "C" __global__ void gn_backward_rows_v1(const float* dy, const float* x, const float2* coef, const float* mean, int hw, int first,
+                                               int groups, int channels, int silu, float2* partial) {
+    gn_backward_rows<1>(dy, x, coef, mean, hw, first, groups, channels, silu, partial);
 }
 
-// Block t (one per group, blockDim a multiple of 32; warp w takes channels w, w + warps, ...):
-// sums each row's Q = chunks partials, writes dshift = Σ g and dscale = rstd·Σ g·(x - mean)
-// (each optional, [B, C]), and bcoef[row] = (A, b, B, C') for gn_backward_dx.
-extern "C" __global__ void gn_backward_groups(const float2* partial, int chunks, const float* mean, const float* rstd, int groups,
+// Block i (one per group t = first + i, blockDim a multiple of 32; warp w takes channels w,
+// w + warps, ...): sums each row's Q = chunks partials (gn_backward_rows' of the same launch
+// range), writes dshift = Σ g and dscale = rstd·Σ g·(x - mean) (each optional, [B, C]), and
+// bcoef[row] = (A, b, B, C') for gn_backward_dx.
+extern "C" __global__ void gn_backward_groups(const float2* partial, int chunks, const float* mean, const float* rstd, int first, int groups,
                                               int channels, int hw, const float* scale, int scale_per_sample, const float* shift,
                                               int shift_per_sample, float* dscale, float* dshift, float4* bcoef) {
     __shared__ float scratch[32];
-    int t = blockIdx.x, b = t / groups, g = t % groups, cpg = channels / groups;
+    int t = first + blockIdx.x, b = t / groups, g = t % groups, cpg = channels / groups;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     float mu = mean[t], r = rstd[t];
     float s1 = 0.f, s2 = 0.f;    // Σ γ·Σg and Σ γ·Σg·x̂ over the warp's channels (lane 0)
@@ -205,7 +208,7 @@ extern "C" __global__ void gn_backward_groups(const float2* partial, int chunks,
         int bc = b * channels + g * cpg + cc;
         float s_g = 0.f, s_gx = 0.f;
         for (int q = lane; q < chunks; q += 32) {
-            float2 p = partial[(size_t) bc * chunks + q];
+            float2 p = partial[((size_t) blockIdx.x * cpg + cc) * chunks + q];
             s_g += p.x;
             s_gx += p.y;
         }

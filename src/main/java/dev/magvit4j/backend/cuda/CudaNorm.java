@@ -99,6 +99,12 @@ final class CudaNorm {
     }
 
     static Tensor[] groupNormBackward(CudaBackend be, Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, Tensor shift, boolean silu) {
+        return groupNormBackward(be, dy, x, mean, rstd, groups, scale, shift, silu, be.device.l2Bytes / 3);
+    }
+
+    /** The backward's twin of the forward's blocks: each block of groups (about {@code blockBytes} of dy and x) is summed, then gives its dx. */
+    static Tensor[] groupNormBackward(CudaBackend be, Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, Tensor shift, boolean silu,
+                                      long blockBytes) {
         NormChecks.groupNormBackward(dy, x, mean, rstd, groups, scale, shift);
         int[] shape = x.shapeRef();
         int batch = shape[0], channels = shape[1];
@@ -108,25 +114,31 @@ final class CudaNorm {
         rstd = dense(rstd);
         scale = dense(scale);
         shift = dense(shift);
-        int hw = x.numel() / Math.max(1, batch * channels), rows = batch * channels;
+        int hw = x.numel() / Math.max(1, batch * channels), cpg = channels / groups, n = cpg * hw, rows = batch * channels, groupRows = batch * groups;
         Tensor dx = be.empty(DType.FLOAT32, shape);
         Tensor dscale = scale == null ? null : be.empty(DType.FLOAT32, batch, channels);
         Tensor dshift = shift == null ? null : be.empty(DType.FLOAT32, batch, channels);
         if (rows == 0) return new Tensor[] {dx, dscale, dshift};
         int v = vector(hw, x, dy), chunks = chunks(hw);
+        int block = (int) Math.max(1, Math.min(groupRows, blockBytes / (8L * Math.max(n, 1))));
         // The forward's (a, b) per (sample, channel), to recompute silu's input.
         Tensor coef = be.empty(DType.FLOAT32, rows, 2);
         be.device.launch(M, "gn_coefficients", blocks(be, rows, THREADS), 1, 1, THREADS, 0, ptr(mean), ptr(rstd), rows, groups, channels,
                 ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptr(coef));
-        // Per (sample, channel) chunk: Σ g and Σ g·(x - mean); per group: the affine gradients and dx's coefficients.
-        Tensor partial = be.empty(DType.FLOAT32, rows, chunks, 2);
-        be.device.launch(M, "gn_backward_rows_v" + v, rows, chunks, 1, GN_THREADS, 0, ptr(dy), ptr(x), ptr(coef), ptr(mean), hw, groups, channels,
-                silu ? 1 : 0, ptr(partial));
+        Tensor partial = be.empty(DType.FLOAT32, block * cpg, chunks, 2);
         Tensor bcoef = be.empty(DType.FLOAT32, rows, 4);
-        be.device.launch(M, "gn_backward_groups", batch * groups, 1, 1, GN_THREADS, 0, ptr(partial), chunks, ptr(mean), ptr(rstd), groups, channels, hw,
-                ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptrOrNull(dscale), ptrOrNull(dshift), ptr(bcoef));
-        int packs = x.numel() / v;
-        be.device.launch(M, "gn_backward_dx_v" + v, blocks(be, packs, THREADS), 1, 1, THREADS, 0, ptr(dy), ptr(x), ptr(bcoef), hw, packs, silu ? 1 : 0, ptr(dx));
+        Tensor dys = dy.reshape(groupRows, n), xs = x.reshape(groupRows, n), dxs = dx.reshape(groupRows, n), bcoefs = bcoef.reshape(groupRows, cpg * 4);
+        for (int first = 0; first < groupRows; first += block) {
+            int count = Math.min(block, groupRows - first), last = first + count;
+            // Per (sample, channel) chunk: Σ g and Σ g·(x - mean); per group: the affine gradients and dx's coefficients.
+            be.device.launch(M, "gn_backward_rows_v" + v, count * cpg, chunks, 1, GN_THREADS, 0, ptr(dy), ptr(x), ptr(coef), ptr(mean), hw, first, groups,
+                    channels, silu ? 1 : 0, ptr(partial));
+            be.device.launch(M, "gn_backward_groups", count, 1, 1, GN_THREADS, 0, ptr(partial), chunks, ptr(mean), ptr(rstd), first, groups, channels, hw,
+                    ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptrOrNull(dscale), ptrOrNull(dshift), ptr(bcoef));
+            int packs = count * n / v;
+            be.device.launch(M, "gn_backward_dx_v" + v, blocks(be, packs, THREADS), 1, 1, THREADS, 0, ptr(dys.slice(0, first, last)), ptr(xs.slice(0, first, last)),
+                    ptr(bcoefs.slice(0, first, last)), hw, packs, silu ? 1 : 0, ptr(dxs.slice(0, first, last)));
+        }
         release(coef, partial, bcoef);
         return new Tensor[] {dx, dscale, dshift};
     }

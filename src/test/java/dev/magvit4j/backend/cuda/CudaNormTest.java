@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The GPU's group norm in blocks of groups sized to L2 ({@link CudaNorm}, kernels/norm.cu)
- * against the CPU: one group per block, blocks that do not divide the groups (and so start
+ * against the CPU, forward and backward: one group per block, blocks that do not divide the groups (and so start
  * inside a sample, where a per-sample affine table must still be read at the right sample),
  * and one block for all; every affine form, with and without the fused SiLU. Fresh device
  * memory is poisoned with NaN in the build, so an element no block writes shows up.
@@ -40,7 +40,7 @@ class CudaNormTest {
             Tensor x = Tensor.randn(gen, b, ch, c[2], c[3]).mul(3f).add(1f);
             Tensor[][] affines = {{null, null}, {Tensor.randn(gen, ch), Tensor.randn(gen, ch)}, {Tensor.randn(gen, b, ch), Tensor.randn(gen, b, ch)}};
             // {bytes per block, blocks expected}: one group each; 4 groups (the second block starts mid-sample); all.
-            long[][] budgets = {{1, rows}, {4L * n * 4, (rows + 3) / 4}, {Long.MAX_VALUE, 1}};
+            long[][] budgets = {{1, rows}, {4L * n * 4, (rows + 3) / 4}, {Long.MAX_VALUE / 4, 1}};
             for (Tensor[] affine : affines) {
                 for (boolean silu : new boolean[] {false, true}) {
                     Tensor[] want = cpu.groupNorm(x, groups, 1e-5f, affine[0], affine[1], silu);
@@ -53,6 +53,17 @@ class CudaNormTest {
                         assertEquals(budget[1], kernels.stream().filter(e -> e.kernel().startsWith("norm/gn_apply")).mapToInt(KernelProfile.Entry::launches).sum(),
                                 what + ": " + kernels);
                         for (int i = 0; i < 3; i++) GradCheck.assertClose(what + ", output " + i, want[i], got[0][i].to(Device.CPU), TOL);
+
+                        // The backward from the CPU's statistics, in blocks of the same size (dy and x: twice the bytes, so half the groups).
+                        Tensor dy = Tensor.randn(gen, x.shape());
+                        Tensor[] wantGrads = cpu.groupNormBackward(dy, x, want[1], want[2], groups, affine[0], affine[1], silu);
+                        kernels = gpu.device.profile(() -> got[0] = CudaNorm.groupNormBackward(gpu, dy.to(device), x.to(device), want[1].to(device), want[2].to(device),
+                                groups, affine[0] == null ? null : affine[0].to(device), affine[1] == null ? null : affine[1].to(device), silu, 2 * budget[0]));
+                        assertEquals(budget[1], kernels.stream().filter(e -> e.kernel().startsWith("norm/gn_backward_dx")).mapToInt(KernelProfile.Entry::launches).sum(),
+                                what + ", backward: " + kernels);
+                        for (int i = 0; i < 3; i++) {
+                            if (wantGrads[i] != null) GradCheck.assertClose(what + ", backward output " + i, wantGrads[i], got[0][i].to(Device.CPU), TOL);
+                        }
                     }
                 }
             }
