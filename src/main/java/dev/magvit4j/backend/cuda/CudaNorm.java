@@ -13,7 +13,9 @@ import static dev.magvit4j.backend.cuda.CudaTensors.*;
  *
  * <p>GroupNorm statistics are a two-kernel reduction: one block per chunk of {@link #CHUNK}
  * floats of a group (chunk mean and squared deviations), then one block per group combining
- * the chunks exactly; so batch 1 still fills the GPU.
+ * the chunks exactly; so batch 1 still fills the GPU. Forward and backward go over the groups
+ * in blocks of a third of L2 (each block's statistics, then its output), so that the output
+ * pass re-reads what the statistics pass just brought into L2.
  */
 final class CudaNorm {
 
