@@ -30,8 +30,9 @@ constexpr int GN_CHUNK = GN_THREADS * GN_ITEMS;    // floats per block
 
 // ------------------------------------------------------------------ GroupNorm forward
 
-// Block (t, p), GN_THREADS threads: chunk p of group t (= b·G + g) of x. Writes
-// partial[t·P + p] = (chunk mean, chunk M2). n % V == 0, so a pack never straddles the end.
+// Block (i, p), GN_THREADS threads: chunk p of group i of x (x starts at the launch's first
+// group). Writes partial[i·P + p] = (chunk mean, chunk M2). n % V == 0, so a pack never
+// straddles the end.
 template <int V>
 __device__ void gn_chunk_stats(const float* x, int n, float2* partial) {
     __shared__ float scratch[32];

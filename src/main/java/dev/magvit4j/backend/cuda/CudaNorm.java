@@ -58,12 +58,18 @@ final class CudaNorm {
         return c;
     }
 
+    /** Groups of groupBytes each per block of blockBytes; all of them when not even one fits, as blocks would then save nothing. */
+    private static int groupsPerBlock(int groups, long groupBytes, long blockBytes) {
+        if (groupBytes > blockBytes) return groups;
+        return (int) Math.max(1, Math.min(groups, blockBytes / Math.max(groupBytes, 1)));
+    }
+
     static Tensor[] groupNorm(CudaBackend be, Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu) {
         return groupNorm(be, x, groups, eps, scale, shift, silu, be.device.l2Bytes / 3);
     }
 
     /**
-     * The groups go in blocks of about {@code blockBytes} of input (at least one group each), each
+     * The groups go in blocks of at most {@code blockBytes} of input (one block for all when a group is larger), each
      * block's statistics, then its output: gn_apply's re-read of a block then comes from L2,
      * where gn_chunk_stats just left it, so a tensor larger than L2 is read from memory once,
      * not twice. A third of L2 leaves room for the block's output beside its input.
@@ -80,7 +86,7 @@ final class CudaNorm {
         Tensor mean = be.empty(DType.FLOAT32, batch, groups), rstd = be.empty(DType.FLOAT32, batch, groups);
         if (rows == 0) return new Tensor[] {y, mean, rstd};
         int v = vector(hw, x), chunks = chunks(n);
-        int block = (int) Math.max(1, Math.min(rows, blockBytes / (4L * Math.max(n, 1))));
+        int block = groupsPerBlock(rows, 4L * n, blockBytes);
         Tensor partial = be.empty(DType.FLOAT32, block, chunks, 2);
         Tensor coef = be.empty(DType.FLOAT32, batch, channels, 2);
         // Rows of groups: x and y [rows, n], coef [rows, C/G · 2] (group t's channels are rows t·C/G ..).
@@ -122,7 +128,7 @@ final class CudaNorm {
         Tensor dshift = shift == null ? null : be.empty(DType.FLOAT32, batch, channels);
         if (rows == 0) return new Tensor[] {dx, dscale, dshift};
         int v = vector(hw, x, dy), chunks = chunks(hw);
-        int block = (int) Math.max(1, Math.min(groupRows, blockBytes / (8L * Math.max(n, 1))));
+        int block = groupsPerBlock(groupRows, 8L * n, blockBytes);
         // The forward's (a, b) per (sample, channel), to recompute silu's input.
         Tensor coef = be.empty(DType.FLOAT32, rows, 2);
         be.device.launch(M, "gn_coefficients", blocks(be, rows, THREADS), 1, 1, THREADS, 0, ptr(mean), ptr(rstd), rows, groups, channels,

@@ -17,10 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The GPU's group norm in blocks of groups sized to L2 ({@link CudaNorm}, kernels/norm.cu)
- * against the CPU, forward and backward: one group per block, blocks that do not divide the groups (and so start
- * inside a sample, where a per-sample affine table must still be read at the right sample),
- * and one block for all; every affine form, with and without the fused SiLU. Fresh device
- * memory is poisoned with NaN in the build, so an element no block writes shows up.
+ * against the CPU, forward and backward: one group per block, blocks that start inside a
+ * sample (where a per-sample affine table must still be read at the right sample), one block
+ * for all, and groups of several chunks; every affine form, with and without the fused SiLU.
+ * Fresh device memory is poisoned with NaN in the build, so an element no block writes shows up.
  */
 class CudaNormTest {
 
@@ -33,14 +33,16 @@ class CudaNormTest {
     void groupsInBlocksMatchTheCpu(Device device) {
         Devices.use(device);
         CudaBackend gpu = (CudaBackend) Backends.of(device);
-        // {B, C, H, W, groups}: rows of 8 floats (float4) and of 15 (scalar), 6 and 8 groups in all.
-        int[][] configs = {{2, 6, 2, 4, 3}, {2, 8, 3, 5, 4}};
+        // {B, C, H, W, groups}: rows of 8 floats (float4) and of 15 (scalar), 6 and 8 groups in all;
+        // then groups of 3 chunks (forward) and rows of 2 (backward), so partial sums have a stride.
+        int[][] configs = {{2, 6, 2, 4, 3}, {2, 8, 3, 5, 4}, {2, 4, 48, 48, 2}};
         for (int[] c : configs) {
             int b = c[0], ch = c[1], groups = c[4], rows = b * groups, n = ch / groups * c[2] * c[3];
             Tensor x = Tensor.randn(gen, b, ch, c[2], c[3]).mul(3f).add(1f);
             Tensor[][] affines = {{null, null}, {Tensor.randn(gen, ch), Tensor.randn(gen, ch)}, {Tensor.randn(gen, b, ch), Tensor.randn(gen, b, ch)}};
-            // {bytes per block, blocks expected}: one group each; 4 groups (the second block starts mid-sample); all.
-            long[][] budgets = {{1, rows}, {4L * n * 4, (rows + 3) / 4}, {Long.MAX_VALUE / 4, 1}};
+            // {bytes per block, blocks expected}: one group each; 3 and 4 groups (in each config some block
+            // starts mid-sample); all; and too few bytes for one group, which takes one block for all.
+            long[][] budgets = {{4L * n, rows}, {3 * 4L * n, (rows + 2) / 3}, {4 * 4L * n, (rows + 3) / 4}, {Long.MAX_VALUE / 4, 1}, {1, 1}};
             for (Tensor[] affine : affines) {
                 for (boolean silu : new boolean[] {false, true}) {
                     Tensor[] want = cpu.groupNorm(x, groups, 1e-5f, affine[0], affine[1], silu);
