@@ -64,15 +64,20 @@ final class CudaNorm {
         return (int) Math.max(1, Math.min(groups, blockBytes / Math.max(groupBytes, 1)));
     }
 
+    /** The input bytes of a block of groups: a third of L2, which leaves room for the block's output beside its input. */
+    private static long blockBytes(CudaBackend be) {
+        return be.device.l2Bytes / 3;
+    }
+
     static Tensor[] groupNorm(CudaBackend be, Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu) {
-        return groupNorm(be, x, groups, eps, scale, shift, silu, be.device.l2Bytes / 3);
+        return groupNorm(be, x, groups, eps, scale, shift, silu, blockBytes(be));
     }
 
     /**
-     * The groups go in blocks of at most {@code blockBytes} of input (one block for all when a group is larger), each
-     * block's statistics, then its output: gn_apply's re-read of a block then comes from L2,
-     * where gn_chunk_stats just left it, so a tensor larger than L2 is read from memory once,
-     * not twice. A third of L2 leaves room for the block's output beside its input.
+     * The groups go in blocks of at most {@code blockBytes} of input (one block for all when a
+     * group is larger), each block's statistics, then its output: gn_apply's re-read of a block
+     * then comes from L2, where gn_chunk_stats just left it, so a tensor larger than L2 is read
+     * from memory once, not twice.
      */
     static Tensor[] groupNorm(CudaBackend be, Tensor x, int groups, float eps, Tensor scale, Tensor shift, boolean silu, long blockBytes) {
         NormChecks.groupNorm(x, groups, scale, shift);
@@ -81,33 +86,33 @@ final class CudaNorm {
         x = dense(x);
         scale = dense(scale);
         shift = dense(shift);
-        int hw = x.numel() / Math.max(1, batch * channels), cpg = channels / groups, n = cpg * hw, rows = batch * groups;
+        int hw = x.numel() / Math.max(1, batch * channels), cpg = channels / groups, n = cpg * hw, groupRows = batch * groups;
         Tensor y = be.empty(DType.FLOAT32, shape);
         Tensor mean = be.empty(DType.FLOAT32, batch, groups), rstd = be.empty(DType.FLOAT32, batch, groups);
-        if (rows == 0) return new Tensor[] {y, mean, rstd};
+        if (groupRows == 0) return new Tensor[] {y, mean, rstd};
         int v = vector(hw, x), chunks = chunks(n);
-        int block = groupsPerBlock(rows, 4L * n, blockBytes);
+        int block = groupsPerBlock(groupRows, 4L * n, blockBytes);
         Tensor partial = be.empty(DType.FLOAT32, block, chunks, 2);
         Tensor coef = be.empty(DType.FLOAT32, batch, channels, 2);
-        // Rows of groups: x and y [rows, n], coef [rows, C/G · 2] (group t's channels are rows t·C/G ..).
-        Tensor xs = x.reshape(rows, n), ys = y.reshape(rows, n), coefs = coef.reshape(rows, cpg * 2);
-        for (int first = 0; first < rows; first += block) {
-            int count = Math.min(block, rows - first);
-            Tensor xb = xs.slice(0, first, first + count);
+        // Rows of groups: x and y [groupRows, n], coef [groupRows, C/G · 2] (group t's channels are rows t·C/G ..).
+        Tensor xs = x.reshape(groupRows, n), ys = y.reshape(groupRows, n), coefs = coef.reshape(groupRows, cpg * 2);
+        for (int first = 0; first < groupRows; first += block) {
+            int count = Math.min(block, groupRows - first), last = first + count;
+            Tensor xb = xs.slice(0, first, last);
             // Chunk statistics, then per group: mean, rstd and the (a, b) of y = x·a + b per (sample, channel).
             be.device.launch(M, "gn_chunk_stats_v" + v, count, chunks, 1, GN_THREADS, 0, ptr(xb), n, ptr(partial));
             be.device.launch(M, "gn_stats", count, 1, 1, GN_THREADS, 0, ptr(partial), chunks, n, eps, first, groups, channels,
                     ptrOrNull(scale), perSample(scale), ptrOrNull(shift), perSample(shift), ptr(mean), ptr(rstd), ptr(coef));
             int packs = count * n / v;
             be.device.launch(M, "gn_apply_v" + v, blocks(be, packs, THREADS), 1, 1, THREADS, 0,
-                    ptr(xb), ptr(coefs.slice(0, first, first + count)), hw, packs, silu ? 1 : 0, ptr(ys.slice(0, first, first + count)));
+                    ptr(xb), ptr(coefs.slice(0, first, last)), hw, packs, silu ? 1 : 0, ptr(ys.slice(0, first, last)));
         }
         release(partial, coef);
         return new Tensor[] {y, mean, rstd};
     }
 
     static Tensor[] groupNormBackward(CudaBackend be, Tensor dy, Tensor x, Tensor mean, Tensor rstd, int groups, Tensor scale, Tensor shift, boolean silu) {
-        return groupNormBackward(be, dy, x, mean, rstd, groups, scale, shift, silu, be.device.l2Bytes / 3);
+        return groupNormBackward(be, dy, x, mean, rstd, groups, scale, shift, silu, blockBytes(be));
     }
 
     /** The backward's twin of the forward's blocks: each block of groups (about {@code blockBytes} of dy and x) is summed, then gives its dx. */
