@@ -14,15 +14,28 @@ The modules imported are src/Open_MAGVIT2/modules/diffusionmodules/improved_mode
 (Encoder, Decoder) and src/Open_MAGVIT2/modules/vqvae/lookup_free_quantize.py (LFQ). They
 import `einops`, which is not installed: each child writes a small shim module into a temporary
 directory put first on sys.path. The shim implements only the einops patterns those two files
-use on the eval path, with einops' documented semantics, and raises on any other pattern.
+use on the eval path (and the training entropy's mean), with einops' documented semantics, and
+raises on any other pattern. The training step also imports vqperceptual.py (the GAN losses and
+discriminator) and ema.py (LitEma).
 
-Workloads: tok{128,256}_{encode,decode}_b{1,8}. Released configs (ch=128, num_res_blocks=4,
-z_channels=18, in/out channels 3; ch_mult [1,2,2,4] at 128 px, [1,1,2,2,4] at 256 px), random
+Workloads: tok{128,256}_{encode,decode}_b{1,8} and tok128_train_b2. Released configs (ch=128,
+num_res_blocks=4, z_channels=18, in/out channels 3; ch_mult [1,2,2,4] at 128 px, [1,1,2,2,4] at 256 px), random
 weights (PyTorch's default init, seed 0), modules in eval() under torch.no_grad().
   encode: Encoder forward + LFQ forward (LFQ(dim=18, codebook_size=2**18,
           token_factorization=True, factorized_bits=[6,12])) on images [B,3,R,R] uniform in
           [-1,1]; returns the +-1 codes [B,18,16,16] and the (pre, post) indices.
   decode: Decoder forward from +-1 codes [B,18,16,16].
+  train:  one step of the released recipe as the reference's VQModel.training_step runs it:
+          Encoder, LFQ (training mode: entropy over all 2^18 codes, commitment), Decoder; the
+          reference's VQLPIPSWithDiscriminator (src/Open_MAGVIT2/modules/losses/vqperceptual.py:
+          hinge + LeCAM, non-saturating generator loss with gen_loss_weight 0.1, codebook weight
+          0.1, commitment 0.25, no codebook enlargement, perceptual weight 0) with its
+          NLayerDiscriminator; Adam (0.5, 0.9) on the generator and on the discriminator; LitEma
+          (src/Open_MAGVIT2/modules/ema.py) of the generator. LPIPS is off on both sides (it needs
+          downloaded VGG16 weights): the reference's lpips module, which imports torchvision, is
+          replaced by a stub whose forward raises. Each child also times the same step with the
+          quantizer's entropy term off (return_loss=False), reported as "ms_no_entropy": the
+          networks' share, since the reference's 2^18-way softmax dominates its step.
 
 Every workload is timed in fresh child processes, once with OMP_WAIT_POLICY=PASSIVE and once
 with the variable unset (the default policy); the variable must be set before torch is
@@ -72,12 +85,22 @@ WORKLOADS = [
     "tok256_encode_b8",
     "tok256_decode_b1",
     "tok256_decode_b8",
+    "tok128_train_b2",
 ]
+# The training step's settings (imagenet_lfqgan_128_L.yaml, except the perceptual weight).
+LOSS_KW = dict(disc_start=0, codebook_weight=0.1, commit_weight=0.25, codebook_enlarge_ratio=0,
+               gen_loss_weight=0.1, lecam_loss_weight=0.05, perceptual_weight=0.0,
+               disc_num_layers=3, disc_ndf=64, disc_in_channels=3)
 
 REL_MODEL = os.path.join("src", "Open_MAGVIT2", "modules", "diffusionmodules", "improved_model.py")
 REL_LFQ = os.path.join("src", "Open_MAGVIT2", "modules", "vqvae", "lookup_free_quantize.py")
 MOD_MODEL = "src.Open_MAGVIT2.modules.diffusionmodules.improved_model"
 MOD_LFQ = "src.Open_MAGVIT2.modules.vqvae.lookup_free_quantize"
+REL_LOSS = os.path.join("src", "Open_MAGVIT2", "modules", "losses", "vqperceptual.py")
+REL_EMA = os.path.join("src", "Open_MAGVIT2", "modules", "ema.py")
+MOD_LOSS = "src.Open_MAGVIT2.modules.losses.vqperceptual"
+MOD_EMA = "src.Open_MAGVIT2.modules.ema"
+MOD_LPIPS = "src.Open_MAGVIT2.modules.losses.lpips"
 
 
 def parse_workload(name):
@@ -94,7 +117,8 @@ EINOPS_SHIM = r'''
 """Minimal einops stand-in for magvit4j's torch_tokenizer_peer.py (NOT the real einops).
 
 Implements only the patterns Open-MAGVIT2's improved_model.py and lookup_free_quantize.py use
-on their eval path, with einops' documented semantics; any other pattern raises."""
+on their eval path (and the training entropy's mean), with einops' documented semantics; any
+other pattern raises."""
 
 from functools import reduce as _freduce
 import operator as _op
@@ -172,6 +196,12 @@ def rearrange(tensor, pattern, **axes):
 
 def reduce(tensor, pattern, reduction, **axes):
     p = _norm(pattern)
+    if p == "... D -> D":
+        if axes:
+            raise NotImplementedError("einops shim: axes not supported for %r" % pattern)
+        if reduction == "mean":
+            return tensor.reshape(-1, tensor.shape[-1]).mean(0)
+        raise NotImplementedError("einops shim: reduction %r not implemented" % (reduction,))
     if p == "b n c d -> b n c":
         _check_axes(pattern, axes, "bncd")
         if tensor.dim() != 4:
@@ -253,6 +283,7 @@ def check_einops_shim(torch):
     u = einops.unpack(r, ps, "b * d")[0]
     assert torch.equal(u, y)
     assert torch.equal(einops.rearrange(u, "b ... d -> b d ..."), x)
+    assert torch.allclose(einops.reduce(x, "... D -> D", "mean"), x.mean((0, 1, 2)))
     for bad in (lambda: einops.rearrange(x, "b c h w -> b h w c"),
                 lambda: einops.reduce(q, "b n c d -> b n c", "mean"),
                 lambda: einops.pack([x], "b d *")):
@@ -274,6 +305,56 @@ def load_reference(reference):
     install_einops_shim()
     mods = {name: pc.import_reference_module(ref, name, rel) for name, rel in ((MOD_MODEL, REL_MODEL), (MOD_LFQ, REL_LFQ))}
     return mods[MOD_MODEL], mods[MOD_LFQ]
+
+
+def load_training(torch, reference):
+    """The reference's loss module (discriminator and GAN losses) and LitEma. Its LPIPS import
+    (torchvision, downloaded VGG16 weights) is replaced by a stub: perceptual weight 0 never calls it."""
+    import types
+    stub = types.ModuleType(MOD_LPIPS)
+
+    class LPIPS(torch.nn.Module):
+        def forward(self, *a):
+            raise RuntimeError("LPIPS stub called: the benchmark runs with perceptual weight 0")
+    stub.LPIPS = LPIPS
+    sys.modules[MOD_LPIPS] = stub
+    ref = os.path.abspath(reference)
+    return (pc.import_reference_module(ref, MOD_LOSS, REL_LOSS),
+            pc.import_reference_module(ref, MOD_EMA, REL_EMA))
+
+
+def train_step_fn(torch, improved_model, lfq_mod, reference, res, b):
+    """One training step of VQModel.training_step (generator, then discriminator) and the EMA
+    update of on_train_batch_end, on a fixed batch; entropy=False drops the quantizer's entropy term."""
+    loss_mod, ema_mod = load_training(torch, reference)
+    torch.manual_seed(0)
+    cfg = CONFIGS[res]
+    enc, dec = improved_model.Encoder(**cfg).train(), improved_model.Decoder(**cfg).train()
+    lfq = lfq_mod.LFQ(**LFQ_KW).train()
+    loss = loss_mod.VQLPIPSWithDiscriminator(**LOSS_KW).train()
+    gen = torch.nn.ModuleList([enc, dec, lfq])
+    ema = ema_mod.LitEma(gen)
+    opt_gen = torch.optim.Adam(gen.parameters(), lr=1e-4, betas=(0.5, 0.9))
+    opt_disc = torch.optim.Adam(loss.discriminator.parameters(), lr=1e-4, betas=(0.5, 0.9))
+    x = torch.rand(b, 3, res, res, generator=torch.Generator().manual_seed(1234)) * 2 - 1
+    step = [0]
+
+    def fn(entropy=True):
+        (quant, eloss, _), breakdown = lfq(enc(x), return_loss_breakdown=True, return_loss=entropy)
+        xrec = dec(quant)
+        aeloss, _ = loss(eloss, breakdown, x, xrec, 0, step[0], split="train")
+        opt_gen.zero_grad()
+        aeloss.backward()
+        opt_gen.step()
+        discloss, _ = loss(eloss, breakdown, x, xrec, 1, step[0], split="train")
+        opt_disc.zero_grad()
+        discloss.backward()
+        opt_disc.step()
+        ema(gen)
+        step[0] += 1
+        assert torch.isfinite(aeloss) and torch.isfinite(discloss)
+        return aeloss
+    return fn, n_params(gen)
 
 
 def n_params(module):
@@ -306,9 +387,14 @@ def child_main(args):
     improved_model, lfq_mod = load_reference(args.reference)
     check_einops_shim(torch)
     res, op, b = parse_workload(args.only)
-    mods = build(torch, improved_model, lfq_mod, res, op)
     g = torch.Generator().manual_seed(1234)
-    if op == "encode":
+    extra = {}
+    if op == "train":
+        fn, params = train_step_fn(torch, improved_model, lfq_mod, args.reference, res, b)
+        no_entropy = time_fn(lambda: fn(entropy=False), min_warm_runs=1, min_runs=3, min_s=0.0)
+        extra = {"ms_no_entropy": statistics.median(no_entropy)}
+    elif op == "encode":
+        mods = build(torch, improved_model, lfq_mod, res, op)
         enc, lfq = mods
         x = torch.rand(b, 3, res, res, generator=g) * 2 - 1
 
@@ -320,7 +406,7 @@ def child_main(args):
             check_encode_output(torch, z, lfq(z), b)
         params = n_params(enc)
     else:
-        (dec,) = mods
+        (dec,) = build(torch, improved_model, lfq_mod, res, op)
         codes = torch.randint(0, 2, (b, 18, LATENT, LATENT), generator=g).float() * 2 - 1
 
         def fn():
@@ -330,14 +416,14 @@ def child_main(args):
             y = dec(codes)
         assert y.shape == (b, 3, res, res) and torch.isfinite(y).all()
         params = n_params(dec)
-    if res == 256 and b == 8:
+    if (res == 256 and b == 8) or op == "train":
         time_kw = dict(min_warm_runs=2, min_runs=3, min_s=0.0)
     else:
         time_kw = {}
     times = time_fn(fn, **time_kw)
     out = {"ms": statistics.median(times), "runs": len(times),
            "ms_min": min(times), "ms_max": max(times), "params": params,
-           "torch_threads": torch.get_num_threads()}
+           "torch_threads": torch.get_num_threads(), **extra}
     print(json.dumps(out), flush=True)
 
 
@@ -430,7 +516,7 @@ def main():
                 "match" if mc["names_shapes_match"] else "DIFFER")))
         if mc is not None and not (mc["counts_match"] and mc["names_shapes_match"]):
             raise SystemExit("reference modules do not match %s: %s" % (mc["file"], mc))
-    sources = {rel: file_sha256(os.path.join(reference, rel)) for rel in (REL_MODEL, REL_LFQ)}
+    sources = {rel: file_sha256(os.path.join(reference, rel)) for rel in (REL_MODEL, REL_LFQ, REL_LOSS, REL_EMA)}
     log("workloads: %s" % ", ".join(names))
 
     for name in names:
@@ -444,6 +530,8 @@ def main():
         rec["ms_passive"] = ms_p
         rec["ms_default"] = ms_d
         rec["faster"] = "passive" if ms_p <= ms_d else "default"
+        if op == "train":
+            rec["ms_no_entropy"] = best[rec["faster"]]["ms_no_entropy"]
         rec["images_per_s"] = b / (rec["ms"] * 1e-3)
         rec["batch"] = b
         rec["threads"] = args.threads
@@ -451,11 +539,13 @@ def main():
         counts = info["counts"][str(res)]
         extra = {
             "config": CONFIGS[res],
-            "input": ("images [%d,3,%d,%d] uniform in [-1,1]" % (b, res, res)) if op == "encode"
+            "input": ("images [%d,3,%d,%d] uniform in [-1,1]" % (b, res, res)) if op != "decode"
                      else "+-1 codes [%d,18,%d,%d]" % (b, LATENT, LATENT),
-            "what": ("Encoder + LFQ%s forward, eval, no_grad; returns codes and (pre, post) "
-                     "indices" % json.dumps(LFQ_KW)) if op == "encode"
-                    else "Decoder forward, eval, no_grad",
+            "what": {"encode": "Encoder + LFQ%s forward, eval, no_grad; returns codes and (pre, post) "
+                               "indices" % json.dumps(LFQ_KW),
+                     "decode": "Decoder forward, eval, no_grad",
+                     "train": "training step: generator (Encoder, LFQ, Decoder; VQLPIPSWithDiscriminator%s) "
+                              "and discriminator, Adam (0.5, 0.9), LitEma" % json.dumps(LOSS_KW)}[op],
             "params": {"encoder": counts["encoder"], "decoder": counts["decoder"]},
             "params_timed_module": best["passive"]["params"],
             "runs": {p: best[p]["runs"] for p in best},
@@ -463,7 +553,7 @@ def main():
             "ms_max": {p: best[p]["ms_max"] for p in best},
             "reference": reference,
             "reference_sha256": sources,
-            "einops": "shim (patterns of the eval path only)",
+            "einops": "shim (patterns of the eval path and the entropy's reduce only)",
         }
         if args.repeat > 1:
             extra["repeat_medians_ms"] = medians

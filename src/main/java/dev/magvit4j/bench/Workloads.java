@@ -36,7 +36,7 @@ public final class Workloads {
         return List.of(sgemm(1024), sgemm(2048), conv3x3(), groupNorm(), depthToSpace(), lfqEntropy(), attention());
     }
 
-    /** Encode and decode of the released tokenizer architectures (random weights) at batch 1 and 8. */
+    /** Encode and decode of the released tokenizer architectures (random weights) at batch 1 and 8, and a training step of the 128 recipe. */
     public static List<Workload> tokenizer() {
         List<Workload> out = new java.util.ArrayList<>();
         for (String preset : List.of("128", "256")) {
@@ -45,6 +45,7 @@ public final class Workloads {
                 out.add(tokenizer(preset, batch, false));
             }
         }
+        out.add(tokenizerTrainStep("128", 2));
         return out;
     }
 
@@ -118,6 +119,28 @@ public final class Workloads {
             }
             Tensor indices = Tensor.ofLongs(new long[batch * 256], batch, 16, 16).to(d);
             return () -> tok.decode(indices);
+        });
+    }
+
+    /**
+     * tok{preset}_train_b{batch}: one step of the released tokenizer recipe (generator, then the
+     * discriminator with LeCAM; no LPIPS, which needs downloaded weights) on images of the
+     * model's native size; work = 3x the encoder's and decoder's convolution flops (forward and
+     * the two gradients), the discriminator's not counted.
+     */
+    public static Workload tokenizerTrainStep(String preset, int batch) {
+        dev.magvit4j.tokenizer.TokenizerConfig c = dev.magvit4j.tokenizer.TokenizerConfig.preset(preset);
+        int size = 16 * c.downsampling();
+        double flops = 3.0 * batch * (encoderFlops(c, size, size) + decoderFlops(c, 16, 16));
+        String what = "train step (GAN, no LPIPS), " + batch + " image(s) of " + size + "x" + size + " (" + preset + " model)";
+        return new Workload("tok" + preset + "_train_b" + batch, what, Bound.COMPUTE, flops, d -> {
+            var recipe = dev.magvit4j.train.TokenizerTraining.Recipe.from(new dev.magvit4j.train.Settings(
+                    java.util.Map.of("preset", preset, "batch_size", batch)));
+            var data = new dev.magvit4j.data.BuiltinImages(1, size, batch);
+            var stage = new dev.magvit4j.train.TokenizerTraining(recipe, data, data, null, d);
+            Tensor images = Tensor.uniform(new Generator(9), -1, 1, batch, 3, size, size).to(d);
+            long[] step = {0};
+            return () -> stage.step(step[0]++, images);
         });
     }
 

@@ -183,8 +183,25 @@ public final class TokenizerTraining implements Stage {
     @Override
     public Result step(long step) throws IOException {
         if (loader == null) loader = new Loader(data, recipe.batchSize(), recipe.imageSize(), true, recipe.seed(), position, recipe.workers());
-        Tensor x = loader.next().images().to(device);
+        Tensor x = loader.next().images();
         position = loader.position();
+        return step(step, x);
+    }
+
+    /**
+     * One step on a batch of the caller's: generator, then discriminator, as {@link #step(long)}
+     * does on the next batch of the training set (whose position this does not move). The step
+     * number sets the learning rate and whether the discriminator runs.
+     *
+     * @param images [B, 3, S, S] in [-1, 1], on any device (moved to the stage's)
+     */
+    public Result step(long step, Tensor images) {
+        if (images.dim() != 4 || images.size(1) != 3 || images.size(2) % recipe.model().downsampling() != 0
+                || images.size(3) % recipe.model().downsampling() != 0) {
+            throw new IllegalArgumentException("training images must be [B, 3, H, W] with H and W multiples of "
+                    + recipe.model().downsampling() + ", got " + Arrays.toString(images.shape()));
+        }
+        Tensor x = images.to(device);
         float lr = schedule.lr(step);
         optG.setLr(lr);
         optD.setLr(lr);

@@ -2,6 +2,7 @@ package dev.magvit4j.train;
 
 import dev.magvit4j.data.BuiltinImages;
 import dev.magvit4j.data.Dataset;
+import dev.magvit4j.data.Loader;
 import dev.magvit4j.tensor.Device;
 import dev.magvit4j.tensor.Tensor;
 import dev.magvit4j.testing.Devices;
@@ -97,6 +98,27 @@ class TrainingTest {
             assertTrue(Files.isRegularFile(dir.resolve("pictures/reconstructions-step-00000030.png")));
             assertTrue(Files.isRegularFile(dir.resolve("plots/tokenizer-loss.png")));
             assertEquals(31, Files.readAllLines(dir.resolve("metrics.csv")).size(), "header + one row per step");
+        }
+    }
+
+    @Test
+    void aStepOnTheCallersBatchIsTheStepOnTheLoadersBatch() throws IOException {
+        TokenizerTraining.Recipe recipe = tokenizerRecipe(0, 1e-3f);
+        Tensor batch;
+        try (var loader = new Loader(IMAGES, recipe.batchSize(), recipe.imageSize(), true, recipe.seed(), 0, recipe.workers())) {
+            batch = loader.next().images();
+        }
+        try (TokenizerTraining fromData = new TokenizerTraining(recipe, IMAGES, IMAGES, null);
+             TokenizerTraining given = new TokenizerTraining(recipe, IMAGES, IMAGES, null)) {
+            assertEquals(fromData.step(0).values(), given.step(0, batch).values());
+            Map<String, Tensor> a = fromData.state(), b = given.state();
+            assertEquals(a.keySet(), b.keySet());
+            for (String k : a.keySet()) {
+                if (!k.equals("data.position")) assertBitEqual(k, a.get(k), b.get(k)); // a caller's batch does not move the data
+            }
+            assertEquals(0, b.get("data.position").item());
+            var e = assertThrows(IllegalArgumentException.class, () -> given.step(1, Tensor.zeros(2, 3, 15, 16)));
+            assertTrue(e.getMessage().contains("multiples of 2") && e.getMessage().contains("[2, 3, 15, 16]"), e.getMessage());
         }
     }
 
