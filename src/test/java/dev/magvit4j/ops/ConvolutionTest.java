@@ -128,7 +128,7 @@ public class ConvolutionTest {
 
     /**
      * 3x3 stride-1 convolutions with at least 16 input and output channels take the Winograd
-     * F(4x4, 3x3) path (forward and input gradient). Its transforms (coefficients up to 8) raise
+     * F(4x4, 3x3) path (forward, input gradient and weight gradient). Its transforms (coefficients up to 8) raise
      * float32 rounding to ~1e-6 of the output scale for these channel counts, above the 1e-5
      * default only by accumulation over channels; 5e-5 still catches any wrong index or tile edge.
      */

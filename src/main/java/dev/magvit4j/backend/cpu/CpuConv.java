@@ -17,7 +17,8 @@ import java.util.Arrays;
  *
  * with CK = C·kh·kw. The patch matrix is never built whole: the GEMM packs its panels straight
  * from the image (implicit im2col), and the input gradient goes through col2im in chunks of
- * pixels, so memory stays at the size of the tensors themselves.
+ * pixels, so memory stays at the size of the tensors themselves. 3x3 stride-1 convolutions with
+ * enough channels and tiles take Winograd F(4x4, 3x3) for all three ({@link Winograd}).
  */
 final class CpuConv {
 
@@ -94,6 +95,10 @@ final class CpuConv {
         x = CpuElementwise.dense(x);
         Tensor dw = CpuBackend.allocate(DType.FLOAT32, weightShape);
         float[] dyv = CpuElementwise.floats(dy), xv = CpuElementwise.floats(x), dwv = CpuElementwise.floats(dw);
+        if (Winograd.applies(g)) {
+            Winograd.backwardWeight(g, dyv, dy.offset(), xv, x.offset(), dwv);
+            return dw;
+        }
         int imageSize = g.c() * g.h() * g.w(), outSize = g.o() * g.pixels();
         for (int b = 0; b < g.batch(); b++) {
             int xo = x.offset() + b * imageSize;
@@ -149,27 +154,51 @@ final class CpuConv {
         };
     }
 
-    /** Packs colᵀ[p, k]: rows are output pixels, columns are (c, i, j). */
+    /**
+     * Packs colᵀ[p, k]: rows are output pixels, columns are (c, i, j). Pixels go in runs along
+     * one output row, and per run each column reads consecutive input columns (stride 1), so
+     * padding is decided once per run, not per element; a run's rows of the panel stay in L1
+     * while its columns are filled.
+     */
     private static Sgemm.BPacker transposedPatches(ConvGeometry g, float[] x, int xo) {
         return (k0, kc, n0, nc, dst) -> {
             int nr = Sgemm.NR, panels = (nc + nr - 1) / nr;
             Parallel.forRange(panels, 1, (q0, q1) -> {
-                int[] chanOff = new int[nr], di = new int[nr], dj = new int[nr];
+                int[] chanOff = new int[nr], ki = new int[nr], kj = new int[nr];
                 for (int q = q0; q < q1; q++) {
                     int kStart = n0 + q * nr, w = Math.min(nr, n0 + nc - kStart), base = q * kc * nr;
                     for (int t = 0; t < w; t++) {
-                        int k = kStart + t, c = k / (g.kh() * g.kw()), r = k % (g.kh() * g.kw());
-                        chanOff[t] = xo + c * g.h() * g.w();
-                        di[t] = r / g.kw() - g.ph();
-                        dj[t] = r % g.kw() - g.pw();
+                        int k = kStart + t, r = k % (g.kh() * g.kw());
+                        chanOff[t] = xo + k / (g.kh() * g.kw()) * g.h() * g.w();
+                        ki[t] = r / g.kw();
+                        kj[t] = r % g.kw();
                     }
-                    for (int pp = 0; pp < kc; pp++) {
-                        int p = k0 + pp, oy = p / g.ow(), ox = p % g.ow(), d = base + pp * nr;
-                        for (int t = 0; t < w; t++) {
-                            int iy = oy * g.sh() + di[t], ix = ox * g.sw() + dj[t];
-                            dst[d + t] = iy >= 0 && iy < g.h() && ix >= 0 && ix < g.w() ? x[chanOff[t] + iy * g.w() + ix] : 0f;
+                    int p = k0, oy = p / g.ow(), ox = p % g.ow(), u = 0;
+                    while (u < kc) {
+                        int run = Math.min(kc - u, g.ow() - ox), d = base + u * nr;
+                        for (int t = 0; t < nr; t++) {
+                            int iy = oy * g.sh() - g.ph() + ki[t];
+                            if (t >= w || iy < 0 || iy >= g.h()) {
+                                for (int v = 0; v < run; v++) dst[d + v * nr + t] = 0f;
+                                continue;
+                            }
+                            int row = chanOff[t] + iy * g.w();
+                            if (g.sw() == 1) {
+                                int ix0 = ox - g.pw() + kj[t];
+                                int lo = Math.min(run, Math.max(0, -ix0)), hi = Math.max(lo, Math.min(run, g.w() - ix0));
+                                for (int v = 0; v < lo; v++) dst[d + v * nr + t] = 0f;
+                                for (int v = lo, src = row + ix0; v < hi; v++) dst[d + v * nr + t] = x[src + v];
+                                for (int v = hi; v < run; v++) dst[d + v * nr + t] = 0f;
+                            } else {
+                                for (int v = 0; v < run; v++) {
+                                    int ix = (ox + v) * g.sw() - g.pw() + kj[t];
+                                    dst[d + v * nr + t] = ix >= 0 && ix < g.w() ? x[row + ix] : 0f;
+                                }
+                            }
                         }
-                        for (int t = w; t < nr; t++) dst[d + t] = 0f;
+                        u += run;
+                        ox = 0;
+                        oy++;
                     }
                 }
             });

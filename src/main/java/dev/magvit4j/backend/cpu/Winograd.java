@@ -30,9 +30,15 @@ import jdk.incubator.vector.VectorSpecies;
  * from contiguous memory. Output: M holds tiles contiguously, so Aᵀ·M·A runs on vectors
  * directly and only the final store is per pixel.
  *
+ * <p>The weight gradient ({@link #backwardWeight}) is the same scheme run backwards: the output
+ * gradient's tiles are transformed by A·dY·Aᵀ, the 36 products contract over the tiles, and Gᵀ·D·G
+ * folds each result back to 3x3. (The input gradient is a forward convolution with the flipped
+ * kernel; {@code CpuConv} sets it up.)
+ *
  * <p>Tiles are processed in chunks of whole tile rows, so V and M stay a few MB at any image
  * size. The interpolation points are 0, ±1, ±2; the transforms' coefficients raise float32
- * rounding from about 1e-7 to about 1e-6 of the output's scale.
+ * rounding from about 1e-7 to about 1e-6 of the output's scale (about 1e-5 of the weight
+ * gradient's, which sums over every tile of the batch).
  */
 final class Winograd {
 
@@ -64,23 +70,14 @@ final class Winograd {
         int c = g.c(), o = g.o();
         float[] u = Workspace.floats(Workspace.Slot.WINOGRAD_KERNELS, K * o * c);
         kernelTransforms(w, wOff, o, c, u);
-        int tilesH = (g.oh() + TILE - 1) / TILE, tilesW = (g.ow() + TILE - 1) / TILE;
-        // Chunks of whole tile rows, numbered across the batch (row b·tilesH + ty), so small images share one set of products.
-        int allRows = g.batch() * tilesH;
-        int rowsPerChunk = Math.max(1, Math.min(allRows, CHUNK / tilesW));
-        int maxTiles = rowsPerChunk * tilesW;
-        float[] v = Workspace.floats(Workspace.Slot.WINOGRAD_INPUTS, K * c * maxTiles);
-        float[] m = Workspace.floats(Workspace.Slot.WINOGRAD_PRODUCTS, K * o * maxTiles);
-        int imageIn = c * g.h() * g.w(), imageOut = o * g.oh() * g.ow();
-        for (int row0 = 0; row0 < allRows; row0 += rowsPerChunk) {
-            int rows = Math.min(rowsPerChunk, allRows - row0), nt = rows * tilesW, firstRow = row0;
-            Parallel.forRange(c * rows, 1, (j0, j1) -> {
-                InputScratch s = new InputScratch(g.w() + 2 * g.pw(), tilesW);
-                for (int j = j0; j < j1; j++) {
-                    int ic = j / rows, r = j % rows, row = firstRow + r, b = row / tilesH;
-                    inputRow(g, x, xOff + b * imageIn + ic * g.h() * g.w(), row % tilesH, tilesW, v, ic * nt + r * tilesW, c * nt, s);
-                }
-            });
+        Tiles tiles = new Tiles(g);
+        int tilesH = tiles.h, tilesW = tiles.w;
+        float[] v = Workspace.floats(Workspace.Slot.WINOGRAD_INPUTS, K * c * tiles.maxPerChunk());
+        float[] m = Workspace.floats(Workspace.Slot.WINOGRAD_PRODUCTS, K * o * tiles.maxPerChunk());
+        int imageOut = o * g.oh() * g.ow();
+        for (int row0 = 0; row0 < tiles.allRows; row0 += tiles.rowsPerChunk) {
+            int rows = Math.min(tiles.rowsPerChunk, tiles.allRows - row0), nt = rows * tilesW, firstRow = row0;
+            inputTransforms(g, tiles, x, xOff, firstRow, rows, v);
             // 36 independent products; each runs on one thread (the pool is busy with the others).
             Parallel.forRange(K, 1, (k0, k1) -> {
                 for (int k = k0; k < k1; k++) {
@@ -97,6 +94,78 @@ final class Winograd {
                 }
             });
         }
+    }
+
+    /**
+     * dw = ∂L/∂w of {@link #forward} given dy = ∂L/∂y, by its adjoint: with Y = Aᵀ [U ⊙ V] A and
+     * U = G g Gᵀ per tile,
+     *
+     * <pre>
+     * ∂L/∂g = Gᵀ [ Σ over tiles (A dY Aᵀ) ⊙ (Bᵀ d B) ] G
+     * </pre>
+     *
+     * so the 36 products become D[k] = dŶ[k] · V[k]ᵀ  [O x C], summed over the tiles (the K of
+     * the products), with dŶ[k] the transformed output gradient [O x tiles] and V[k] the same
+     * input transforms as the forward. dY beyond the output's edge is zero (the forward drops
+     * those pixels). A quarter of the direct method's multiplies, as in the forward.
+     */
+    static void backwardWeight(ConvGeometry g, float[] dy, int dyOff, float[] x, int xOff, float[] dw) {
+        int c = g.c(), o = g.o();
+        Tiles tiles = new Tiles(g);
+        float[] v = Workspace.floats(Workspace.Slot.WINOGRAD_INPUTS, K * c * tiles.maxPerChunk());
+        float[] du = Workspace.floats(Workspace.Slot.WINOGRAD_PRODUCTS, K * o * tiles.maxPerChunk());
+        float[] d = Workspace.floats(Workspace.Slot.WINOGRAD_KERNELS, K * o * c);
+        int imageOut = o * g.oh() * g.ow();
+        for (int row0 = 0; row0 < tiles.allRows; row0 += tiles.rowsPerChunk) {
+            int rows = Math.min(tiles.rowsPerChunk, tiles.allRows - row0), nt = rows * tiles.w, firstRow = row0;
+            boolean accumulate = row0 > 0;
+            inputTransforms(g, tiles, x, xOff, firstRow, rows, v);
+            Parallel.forRange(o, 1, (o0, o1) -> {
+                float[] tile = new float[(TILE * TILE + PATCH * TILE) * L];
+                for (int oc = o0; oc < o1; oc++) {
+                    for (int t = 0; t < nt; t += L) {
+                        gradientTiles(g, dy, dyOff, imageOut, oc * g.oh() * g.ow(), firstRow * tiles.w + t, Math.min(L, nt - t),
+                                tiles.h, tiles.w, du, oc * nt + t, o * nt, tile);
+                    }
+                }
+            });
+            // D[k] (+)= dŶ[k] · V[k]ᵀ: V[k] is [C x tiles], read transposed.
+            Parallel.forRange(K, 1, (k0, k1) -> {
+                for (int k = k0; k < k1; k++) {
+                    Sgemm.gemm(o, c, nt, du, k * o * nt, nt, 1, Sgemm.matrix(v, k * c * nt, 1, nt), d, k * o * c, c, accumulate, null);
+                }
+            });
+        }
+        kernelGradients(d, o, c, dw);
+    }
+
+    /** The tile grid of a convolution and its chunks of whole tile rows, numbered across the batch (row b·h + ty). */
+    private static final class Tiles {
+        final int h, w, allRows, rowsPerChunk;
+
+        Tiles(ConvGeometry g) {
+            h = (g.oh() + TILE - 1) / TILE;
+            w = (g.ow() + TILE - 1) / TILE;
+            allRows = g.batch() * h;
+            // Small images share one set of products.
+            rowsPerChunk = Math.max(1, Math.min(allRows, CHUNK / w));
+        }
+
+        int maxPerChunk() {
+            return rowsPerChunk * w;
+        }
+    }
+
+    /** V[k][ic·nt + tile] for the tile rows firstRow .. firstRow+rows of the batch, nt = rows·tilesW. */
+    private static void inputTransforms(ConvGeometry g, Tiles tiles, float[] x, int xOff, int firstRow, int rows, float[] v) {
+        int c = g.c(), nt = rows * tiles.w, imageIn = c * g.h() * g.w();
+        Parallel.forRange(c * rows, 1, (j0, j1) -> {
+            InputScratch s = new InputScratch(g.w() + 2 * g.pw(), tiles.w);
+            for (int j = j0; j < j1; j++) {
+                int ic = j / rows, r = j % rows, row = firstRow + r, b = row / tiles.h;
+                inputRow(g, x, xOff + b * imageIn + ic * g.h() * g.w(), row % tiles.h, tiles.w, v, ic * nt + r * tiles.w, c * nt, s);
+            }
+        });
     }
 
     // ------------------------------------------------------------------ kernel transform
@@ -285,5 +354,118 @@ final class Winograd {
                 for (int jj = 0; jj < width; jj++) y[at + jj] = tile[(i * 4 + jj) * L + lane];
             }
         }
+    }
+
+    // ------------------------------------------------------------------ weight gradient transforms
+
+    /**
+     * dŶ = A dY Aᵀ (the adjoint of the output transform) for n ≤ L consecutive tiles of one
+     * output channel, starting at tile number first; dY is read as zero beyond the output's
+     * edge. Stored at du[index + k·kStride ..] for the 36 positions k.
+     */
+    private static void gradientTiles(ConvGeometry g, float[] dy, int dyOff, int imageOut, int channelOff, int first, int n,
+                                      int tilesH, int tilesW, float[] du, int index, int kStride, float[] tile) {
+        // tile[(i*4 + j)*L + lane] = dY[i][j] of the lane's tile (lane-major, as outputTiles stores).
+        java.util.Arrays.fill(tile, 0, TILE * TILE * L, 0f);
+        for (int lane = 0; lane < n; lane++) {
+            int t = first + lane, row = t / tilesW, plane = dyOff + (row / tilesH) * imageOut + channelOff;
+            int oy = (row % tilesH) * TILE, ox = (t % tilesW) * TILE;
+            int rows = Math.min(TILE, g.oh() - oy), width = Math.min(TILE, g.ow() - ox);
+            for (int i = 0; i < rows; i++) {
+                int at = plane + (oy + i) * g.ow() + ox;
+                for (int j = 0; j < width; j++) tile[(i * 4 + j) * L + lane] = dy[at + j];
+            }
+        }
+        VectorMask<Float> mask = S.indexInRange(0, n);
+        // Columns: (A dY)[i][j] for i < 6, j < 4, staged in tile[16 L ..].
+        int cols = TILE * TILE * L;
+        for (int j = 0; j < TILE; j++) {
+            FloatVector d0 = FloatVector.fromArray(S, tile, j * L), d1 = FloatVector.fromArray(S, tile, (4 + j) * L);
+            FloatVector d2 = FloatVector.fromArray(S, tile, (8 + j) * L), d3 = FloatVector.fromArray(S, tile, (12 + j) * L);
+            gradientCombine(d0, d1, d2, d3, tile, cols + j * L, TILE * L);
+        }
+        // Rows: (A dY Aᵀ)[i][jj], each of the 36 a vector over the tiles, stored at du[k = 6i + jj].
+        for (int i = 0; i < PATCH; i++) {
+            int r = cols + i * TILE * L;
+            FloatVector d0 = FloatVector.fromArray(S, tile, r), d1 = FloatVector.fromArray(S, tile, r + L);
+            FloatVector d2 = FloatVector.fromArray(S, tile, r + 2 * L), d3 = FloatVector.fromArray(S, tile, r + 3 * L);
+            int k = index + i * PATCH * kStride;
+            d0.intoArray(du, k, mask);
+            d0.add(d1).add(d2).add(d3).intoArray(du, k + kStride, mask);
+            d0.sub(d1).add(d2).sub(d3).intoArray(du, k + 2 * kStride, mask);
+            d0.add(d1.mul(2f)).add(d2.mul(4f)).add(d3.mul(8f)).intoArray(du, k + 3 * kStride, mask);
+            d0.sub(d1.mul(2f)).add(d2.mul(4f)).sub(d3.mul(8f)).intoArray(du, k + 4 * kStride, mask);
+            d3.intoArray(du, k + 5 * kStride, mask);
+        }
+    }
+
+    /** The 1-D transform A (6 x 4, the transpose of the output transform Aᵀ) of four vectors, written as six rows of dst (stride). */
+    private static void gradientCombine(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, float[] dst, int at, int stride) {
+        d0.intoArray(dst, at);
+        d0.add(d1).add(d2).add(d3).intoArray(dst, at + stride);
+        d0.sub(d1).add(d2).sub(d3).intoArray(dst, at + 2 * stride);
+        d0.add(d1.mul(2f)).add(d2.mul(4f)).add(d3.mul(8f)).intoArray(dst, at + 3 * stride);
+        d0.sub(d1.mul(2f)).add(d2.mul(4f)).sub(d3.mul(8f)).intoArray(dst, at + 4 * stride);
+        d3.intoArray(dst, at + 5 * stride);
+    }
+
+    /**
+     * dw[oc][ic] = Gᵀ D[·][oc·C + ic] G (3 x 3 from 6 x 6, the adjoint of the kernel transform),
+     * on vectors of L input channels, staged as [O][9][C] and transposed into OIHW.
+     */
+    private static void kernelGradients(float[] d, int o, int c, float[] dw) {
+        float[] staged = Workspace.floats(Workspace.Slot.WINOGRAD_TRANSPOSED, o * 9 * c);
+        int plane = o * c;
+        Parallel.forRange(o, 4, (o0, o1) -> {
+            float[] t = new float[3 * PATCH * L];
+            for (int oc = o0; oc < o1; oc++) {
+                for (int ic = 0; ic < c; ic += L) {
+                    VectorMask<Float> m = S.indexInRange(ic, c);
+                    int base = oc * c + ic;
+                    // Columns: t[a][j] = (Gᵀ D)[a][j], a < 3.
+                    for (int j = 0; j < PATCH; j++) {
+                        FloatVector d0 = FloatVector.fromArray(S, d, base + j * plane, m), d1 = FloatVector.fromArray(S, d, base + (6 + j) * plane, m);
+                        FloatVector d2 = FloatVector.fromArray(S, d, base + (12 + j) * plane, m), d3 = FloatVector.fromArray(S, d, base + (18 + j) * plane, m);
+                        FloatVector d4 = FloatVector.fromArray(S, d, base + (24 + j) * plane, m), d5 = FloatVector.fromArray(S, d, base + (30 + j) * plane, m);
+                        kernelAdjoint(d0, d1, d2, d3, d4, d5, t, j * L, PATCH * L);
+                    }
+                    // Rows: (Gᵀ D G)[a][b], stored at staged[(oc·9 + 3a + b)·C + ic ..].
+                    for (int a = 0; a < 3; a++) {
+                        int r = a * PATCH * L;
+                        FloatVector d0 = FloatVector.fromArray(S, t, r), d1 = FloatVector.fromArray(S, t, r + L);
+                        FloatVector d2 = FloatVector.fromArray(S, t, r + 2 * L), d3 = FloatVector.fromArray(S, t, r + 3 * L);
+                        FloatVector d4 = FloatVector.fromArray(S, t, r + 4 * L), d5 = FloatVector.fromArray(S, t, r + 5 * L);
+                        kernelAdjointMasked(d0, d1, d2, d3, d4, d5, staged, (oc * 9 + 3 * a) * c + ic, c, m);
+                    }
+                }
+            }
+        });
+        Parallel.forRange(o, 4, (o0, o1) -> {
+            for (int oc = o0; oc < o1; oc++)
+                for (int ic = 0; ic < c; ic++)
+                    for (int r = 0; r < 9; r++) dw[(oc * c + ic) * 9 + r] = staged[(oc * 9 + r) * c + ic];
+        });
+    }
+
+    /**
+     * The 1-D transform Gᵀ (3 x 6, the transpose of the kernel transform G) of six vectors:
+     * Gᵀ's rows are (1/4, -1/6, -1/6, 1/24, 1/24, 0), (0, -1/6, 1/6, 1/12, -1/12, 0) and
+     * (0, -1/6, -1/6, 1/6, 1/6, 1); written as three rows of dst (stride).
+     */
+    private static void kernelAdjoint(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, FloatVector d4, FloatVector d5,
+                                      float[] dst, int at, int stride) {
+        FloatVector p12 = d1.add(d2), m12 = d2.sub(d1), p34 = d3.add(d4), m34 = d3.sub(d4);
+        d0.mul(0.25f).sub(p12.mul(SIXTH)).add(p34.mul(TWENTY_FOURTH)).intoArray(dst, at);
+        m12.mul(SIXTH).add(m34.mul(TWELFTH)).intoArray(dst, at + stride);
+        p34.sub(p12).mul(SIXTH).add(d5).intoArray(dst, at + 2 * stride);
+    }
+
+    /** {@link #kernelAdjoint} storing only the lanes of mask. */
+    private static void kernelAdjointMasked(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, FloatVector d4, FloatVector d5,
+                                            float[] dst, int at, int stride, VectorMask<Float> mask) {
+        FloatVector p12 = d1.add(d2), m12 = d2.sub(d1), p34 = d3.add(d4), m34 = d3.sub(d4);
+        d0.mul(0.25f).sub(p12.mul(SIXTH)).add(p34.mul(TWENTY_FOURTH)).intoArray(dst, at, mask);
+        m12.mul(SIXTH).add(m34.mul(TWELFTH)).intoArray(dst, at + stride, mask);
+        p34.sub(p12).mul(SIXTH).add(d5).intoArray(dst, at + 2 * stride, mask);
     }
 }

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** ConvolutionTest's Winograd cases really take that path (forward and input gradient); small maps do not. */
+/** ConvolutionTest's Winograd cases really take that path (forward and weight gradient share the forward's geometry; input gradient); small maps do not. */
 class WinogradTest {
 
     @Test
