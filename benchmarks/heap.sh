@@ -7,7 +7,7 @@ preset="${1:-256}"
 ./magvit4j info >/dev/null 2>&1   # builds target/magvit4j.jar when needed
 java_home=$(bash -c 'source <(sed -n "/^jdk_major()/,/^}/p;/^find_jdk()/,/^}/p" magvit4j); need=25; find_jdk')
 probe() {
-  "$java_home/bin/java" --add-modules jdk.incubator.vector -XX:+UseParallelGC -Xmx"$1"m \
+  "$java_home/bin/java" @jvm.options -Xmx"$1"m \
     -cp target/magvit4j.jar benchmarks/HeapProbe.java "$preset" >/dev/null 2>&1
 }
 lo=64 hi=4096

@@ -3,7 +3,7 @@
 # Prints a markdown section; each result goes to OUT/bench_java.jsonl as soon as it is measured.
 set -uo pipefail
 java="$1"; g="$2"; out="$3"
-jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx32g ${JAVA_OPTS:-})
+jvm=(@jvm.options -Xmx32g ${JAVA_OPTS:-})
 printf '\n## Bench: magvit4j on cuda:0\n\n```\n'
 "$java" "${jvm[@]}" -jar "$g/magvit4j.jar" bench --device cuda:0 --only hot,precision,bandwidth,launch,conv,tokenizer,ar \
   --seconds 0.5 --json "$out/bench_java.jsonl" 2>&1 | grep -v WARNING

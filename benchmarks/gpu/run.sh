@@ -46,7 +46,7 @@ if [[ "${JAVA_OPTS:-}" != *magvit4j.cuda.driver* ]] && ! ldconfig -p 2>/dev/null
     export JAVA_OPTS="${JAVA_OPTS:-} -Dmagvit4j.cuda.driver=$driver"
   fi
 fi
-jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx32g ${JAVA_OPTS:-})
+jvm=(@jvm.options -Xmx32g ${JAVA_OPTS:-})
 # limited SECONDS COMMAND...: runs COMMAND, killed after SECONDS (status 124, reported by the phase).
 limited() {
   local seconds="$1"

@@ -47,6 +47,7 @@ final class Winograd {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final int TILE = 4, PATCH = 6, K = PATCH * PATCH;
+    private static final VectorMask<Float> ALL = S.maskAll(true);
     /** Target output tiles per chunk: V and M are 36·C·tiles and 36·O·tiles floats. */
     private static final int CHUNK = 512;
 
@@ -427,7 +428,7 @@ final class Winograd {
                         FloatVector d0 = FloatVector.fromArray(S, d, base + j * plane, m), d1 = FloatVector.fromArray(S, d, base + (6 + j) * plane, m);
                         FloatVector d2 = FloatVector.fromArray(S, d, base + (12 + j) * plane, m), d3 = FloatVector.fromArray(S, d, base + (18 + j) * plane, m);
                         FloatVector d4 = FloatVector.fromArray(S, d, base + (24 + j) * plane, m), d5 = FloatVector.fromArray(S, d, base + (30 + j) * plane, m);
-                        kernelAdjoint(d0, d1, d2, d3, d4, d5, t, j * L, PATCH * L);
+                        kernelAdjointCombine(d0, d1, d2, d3, d4, d5, t, j * L, PATCH * L, ALL);
                     }
                     // Rows: (Gᵀ D G)[a][b], stored at staged[(oc·9 + 3a + b)·C + ic ..].
                     for (int a = 0; a < 3; a++) {
@@ -435,7 +436,7 @@ final class Winograd {
                         FloatVector d0 = FloatVector.fromArray(S, t, r), d1 = FloatVector.fromArray(S, t, r + L);
                         FloatVector d2 = FloatVector.fromArray(S, t, r + 2 * L), d3 = FloatVector.fromArray(S, t, r + 3 * L);
                         FloatVector d4 = FloatVector.fromArray(S, t, r + 4 * L), d5 = FloatVector.fromArray(S, t, r + 5 * L);
-                        kernelAdjointMasked(d0, d1, d2, d3, d4, d5, staged, (oc * 9 + 3 * a) * c + ic, c, m);
+                        kernelAdjointCombine(d0, d1, d2, d3, d4, d5, staged, (oc * 9 + 3 * a) * c + ic, c, m);
                     }
                 }
             }
@@ -450,19 +451,10 @@ final class Winograd {
     /**
      * The 1-D transform Gᵀ (3 x 6, the transpose of the kernel transform G) of six vectors:
      * Gᵀ's rows are (1/4, -1/6, -1/6, 1/24, 1/24, 0), (0, -1/6, 1/6, 1/12, -1/12, 0) and
-     * (0, -1/6, -1/6, 1/6, 1/6, 1); written as three rows of dst (stride).
+     * (0, -1/6, -1/6, 1/6, 1/6, 1); written as three rows of dst (stride), the lanes of mask.
      */
-    private static void kernelAdjoint(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, FloatVector d4, FloatVector d5,
-                                      float[] dst, int at, int stride) {
-        FloatVector p12 = d1.add(d2), m12 = d2.sub(d1), p34 = d3.add(d4), m34 = d3.sub(d4);
-        d0.mul(0.25f).sub(p12.mul(SIXTH)).add(p34.mul(TWENTY_FOURTH)).intoArray(dst, at);
-        m12.mul(SIXTH).add(m34.mul(TWELFTH)).intoArray(dst, at + stride);
-        p34.sub(p12).mul(SIXTH).add(d5).intoArray(dst, at + 2 * stride);
-    }
-
-    /** {@link #kernelAdjoint} storing only the lanes of mask. */
-    private static void kernelAdjointMasked(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, FloatVector d4, FloatVector d5,
-                                            float[] dst, int at, int stride, VectorMask<Float> mask) {
+    private static void kernelAdjointCombine(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, FloatVector d4, FloatVector d5,
+                                             float[] dst, int at, int stride, VectorMask<Float> mask) {
         FloatVector p12 = d1.add(d2), m12 = d2.sub(d1), p34 = d3.add(d4), m34 = d3.sub(d4);
         d0.mul(0.25f).sub(p12.mul(SIXTH)).add(p34.mul(TWENTY_FOURTH)).intoArray(dst, at, mask);
         m12.mul(SIXTH).add(m34.mul(TWELFTH)).intoArray(dst, at + stride, mask);
