@@ -31,9 +31,10 @@ weights (PyTorch's default init, seed 0), modules in eval() under torch.no_grad(
           hinge + LeCAM, non-saturating generator loss with gen_loss_weight 0.1, codebook weight
           0.1, commitment 0.25, no codebook enlargement, perceptual weight 0) with its
           NLayerDiscriminator; Adam (0.5, 0.9) on the generator and on the discriminator; LitEma
-          (src/Open_MAGVIT2/modules/ema.py) of the generator. LPIPS is off on both sides (it needs
-          downloaded VGG16 weights): the reference's lpips module, which imports torchvision, is
-          replaced by a stub whose forward raises. Each child also times the same step with the
+          (src/Open_MAGVIT2/modules/ema.py) of the generator (the reference's EMA also covers
+          the discriminator's 2.8 M weights; both sides leave them out). LPIPS is off on both
+          sides (it needs downloaded VGG16 weights): the reference's lpips module, which imports
+          torchvision, is replaced by a stub whose forward raises. Each child also times the same step with the
           quantizer's entropy term off (return_loss=False), reported as "ms_no_entropy": the
           networks' share, since the reference's 2^18-way softmax dominates its step.
 

@@ -15,11 +15,15 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every vector helper of the CPU backend (a method taking a vector or mask argument) is named by
- * an inline command in jvm.options: a helper C2 does not inline boxes its vectors on the heap at
- * every call (see jvm.options), so a new helper must be added there.
+ * Every vector helper of the CPU backend (a method taking or returning a vector or mask, lambdas
+ * included) is named by an inline command in jvm.options: a helper C2 does not inline boxes its
+ * vectors on the heap at every call (see jvm.options), so a new helper must be added there.
  */
 class JvmOptionsTest {
+
+    private static boolean isVector(Class<?> t) {
+        return Vector.class.isAssignableFrom(t) || VectorMask.class.isAssignableFrom(t);
+    }
 
     @Test
     void everyVectorHelperIsInlined() throws Exception {
@@ -40,10 +44,9 @@ class JvmOptionsTest {
             for (Path f : files.filter(p -> p.toString().endsWith(".class")).toList()) {
                 String name = CpuBackend.class.getPackageName() + "." + f.getFileName().toString().replace(".class", "");
                 for (Method m : Class.forName(name, false, getClass().getClassLoader()).getDeclaredMethods()) {
-                    if (m.isSynthetic() || Stream.of(m.getParameterTypes())
-                            .noneMatch(t -> Vector.class.isAssignableFrom(t) || VectorMask.class.isAssignableFrom(t))) continue;
+                    if (Stream.concat(Stream.of(m.getParameterTypes()), Stream.of(m.getReturnType())).noneMatch(JvmOptionsTest::isVector)) continue;
                     helpers++;
-                    String id = name.replace('$', '.') + "::" + m.getName();
+                    String id = name + "::" + m.getName(); // HotSpot names a nested class Outer$Inner, as the class file does
                     if (inlined.stream().noneMatch(p -> p.matcher(id).matches())) missing.add(id);
                 }
             }
