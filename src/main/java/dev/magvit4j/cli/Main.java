@@ -26,7 +26,7 @@ public final class Main {
             commands:
               demo [--out demo] [--quick] [--device D]
                     trains a small tokenizer and a small AR model on built-in procedural images
-                    (no download, ~7 minutes on 2 cores) and writes reconstructions, samples,
+                    (no download, ~5 minutes on 2 cores) and writes reconstructions, samples,
                     plots and a summary to --out; run again to resume; --quick: seconds, tiny
               train-tokenizer (--data FOLDER | --builtin N) [--out DIR] [--steps N]
                     trains the tokenizer (GAN, the released recipe; see README "Train")
