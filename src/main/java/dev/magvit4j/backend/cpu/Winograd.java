@@ -72,12 +72,11 @@ final class Winograd {
         float[] u = Workspace.floats(Workspace.Slot.WINOGRAD_KERNELS, K * o * c);
         kernelTransforms(w, wOff, o, c, u);
         Tiles tiles = new Tiles(g);
-        int tilesH = tiles.h, tilesW = tiles.w;
         float[] v = Workspace.floats(Workspace.Slot.WINOGRAD_INPUTS, K * c * tiles.maxPerChunk());
         float[] m = Workspace.floats(Workspace.Slot.WINOGRAD_PRODUCTS, K * o * tiles.maxPerChunk());
         int imageOut = o * g.oh() * g.ow();
         for (int row0 = 0; row0 < tiles.allRows; row0 += tiles.rowsPerChunk) {
-            int rows = Math.min(tiles.rowsPerChunk, tiles.allRows - row0), nt = rows * tilesW, firstRow = row0;
+            int rows = Math.min(tiles.rowsPerChunk, tiles.allRows - row0), nt = rows * tiles.w, firstRow = row0;
             inputTransforms(g, tiles, x, xOff, firstRow, rows, v);
             // 36 independent products; each runs on one thread (the pool is busy with the others).
             Parallel.forRange(K, 1, (k0, k1) -> {
@@ -90,7 +89,7 @@ final class Winograd {
                 for (int oc = o0; oc < o1; oc++) {
                     float add = bias == null ? 0f : bias[biasOff + oc];
                     for (int t = 0; t < nt; t += L) {
-                        outputTiles(g, m, oc * nt + t, o * nt, Math.min(L, nt - t), y, imageOut, oc * g.oh() * g.ow(), firstRow * tilesW + t, tilesH, tilesW, add, tile);
+                        outputTiles(g, tiles, m, oc * nt + t, o * nt, Math.min(L, nt - t), y, imageOut, oc * g.oh() * g.ow(), firstRow * tiles.w + t, add, tile);
                     }
                 }
             });
@@ -125,8 +124,8 @@ final class Winograd {
                 float[] tile = new float[(TILE * TILE + PATCH * TILE) * L];
                 for (int oc = o0; oc < o1; oc++) {
                     for (int t = 0; t < nt; t += L) {
-                        gradientTiles(g, dy, dyOff, imageOut, oc * g.oh() * g.ow(), firstRow * tiles.w + t, Math.min(L, nt - t),
-                                tiles.h, tiles.w, du, oc * nt + t, o * nt, tile);
+                        gradientTiles(g, tiles, dy, imageOut, dyOff + oc * g.oh() * g.ow(), firstRow * tiles.w + t, Math.min(L, nt - t),
+                                du, oc * nt + t, o * nt, tile);
                     }
                 }
             });
@@ -181,11 +180,7 @@ final class Winograd {
      */
     private static void kernelTransforms(float[] w, int wOff, int o, int c, float[] u) {
         float[] wt = Workspace.floats(Workspace.Slot.WINOGRAD_TRANSPOSED, o * 9 * c);
-        Parallel.forRange(o, 4, (o0, o1) -> {
-            for (int oc = o0; oc < o1; oc++)
-                for (int ic = 0; ic < c; ic++)
-                    for (int r = 0; r < 9; r++) wt[(oc * 9 + r) * c + ic] = w[wOff + (oc * c + ic) * 9 + r];
-        });
+        transposeFilters(w, wOff, wt, o, c, false);
         int plane = o * c;
         Parallel.forRange(o, 4, (o0, o1) -> {
             float[] t = new float[PATCH * 3 * L];
@@ -214,6 +209,19 @@ final class Winograd {
                     }
                 }
             }
+        });
+    }
+
+    /** Copies 3x3 filters between OIHW (at oihw[off]) and [O][9][C] (staged): into OIHW when toOihw, else out of it. */
+    private static void transposeFilters(float[] oihw, int off, float[] staged, int o, int c, boolean toOihw) {
+        Parallel.forRange(o, 4, (o0, o1) -> {
+            for (int oc = o0; oc < o1; oc++)
+                for (int ic = 0; ic < c; ic++)
+                    for (int r = 0; r < 9; r++) {
+                        int a = off + (oc * c + ic) * 9 + r, b = (oc * 9 + r) * c + ic;
+                        if (toOihw) oihw[a] = staged[b];
+                        else staged[b] = oihw[a];
+                    }
         });
     }
 
@@ -315,8 +323,8 @@ final class Winograd {
      * the batch's tiles: image, tile row, tile column) of one output channel, whose plane in
      * image b starts at b·imageOut + channelOff; M[k] of those tiles is at m[index + k·kStride ..].
      */
-    private static void outputTiles(ConvGeometry g, float[] m, int index, int kStride, int n, float[] y, int imageOut, int channelOff,
-                                    int first, int tilesH, int tilesW, float add, float[] tile) {
+    private static void outputTiles(ConvGeometry g, Tiles tiles, float[] m, int index, int kStride, int n, float[] y, int imageOut, int channelOff,
+                                    int first, float add, float[] tile) {
         VectorMask<Float> mask = S.indexInRange(0, n);
         // Columns: (Aᵀ M)[i][j] for i < 4, j < 6, as vectors over the tiles, staged in tile[96 L ..]
         // (vectors held in an array would be boxed; a float buffer in L1 costs almost nothing).
@@ -346,13 +354,27 @@ final class Winograd {
             p12.add(p34.mul(4f)).add(add).intoArray(tile, (i * 4 + 2) * L);
             m12.add(m34.mul(8f)).add(m5).add(add).intoArray(tile, (i * 4 + 3) * L);
         }
+        tilePixels(g, tiles, y, imageOut, channelOff, first, n, tile, true);
+    }
+
+    /**
+     * Moves the pixels of n ≤ L consecutive tiles, from tile number first (row-major over the
+     * batch's tiles: image, tile row, tile column), between one channel's planes (in image b at
+     * b·imageOut + channelOff) and the lane-major buffer tile[(i*4 + j)*L + lane]: into the image
+     * when toImage, else out of it. Pixels past the output's edge are left alone on both sides.
+     */
+    private static void tilePixels(ConvGeometry g, Tiles tiles, float[] image, int imageOut, int channelOff, int first, int n,
+                                   float[] tile, boolean toImage) {
         for (int lane = 0; lane < n; lane++) {
-            int t = first + lane, row = t / tilesW, plane = (row / tilesH) * imageOut + channelOff;
-            int oy = (row % tilesH) * TILE, ox = (t % tilesW) * TILE;
+            int t = first + lane, row = t / tiles.w, plane = (row / tiles.h) * imageOut + channelOff;
+            int oy = (row % tiles.h) * TILE, ox = (t % tiles.w) * TILE;
             int rows = Math.min(TILE, g.oh() - oy), width = Math.min(TILE, g.ow() - ox);
             for (int i = 0; i < rows; i++) {
                 int at = plane + (oy + i) * g.ow() + ox;
-                for (int jj = 0; jj < width; jj++) y[at + jj] = tile[(i * 4 + jj) * L + lane];
+                for (int j = 0; j < width; j++) {
+                    if (toImage) image[at + j] = tile[(i * 4 + j) * L + lane];
+                    else tile[(i * 4 + j) * L + lane] = image[at + j];
+                }
             }
         }
     }
@@ -364,19 +386,11 @@ final class Winograd {
      * output channel, starting at tile number first; dY is read as zero beyond the output's
      * edge. Stored at du[index + k·kStride ..] for the 36 positions k.
      */
-    private static void gradientTiles(ConvGeometry g, float[] dy, int dyOff, int imageOut, int channelOff, int first, int n,
-                                      int tilesH, int tilesW, float[] du, int index, int kStride, float[] tile) {
-        // tile[(i*4 + j)*L + lane] = dY[i][j] of the lane's tile (lane-major, as outputTiles stores).
+    private static void gradientTiles(ConvGeometry g, Tiles tiles, float[] dy, int imageOut, int channelOff, int first, int n,
+                                      float[] du, int index, int kStride, float[] tile) {
+        // tile[(i*4 + j)*L + lane] = dY[i][j] of the lane's tile, zero past the edge and in unused lanes.
         java.util.Arrays.fill(tile, 0, TILE * TILE * L, 0f);
-        for (int lane = 0; lane < n; lane++) {
-            int t = first + lane, row = t / tilesW, plane = dyOff + (row / tilesH) * imageOut + channelOff;
-            int oy = (row % tilesH) * TILE, ox = (t % tilesW) * TILE;
-            int rows = Math.min(TILE, g.oh() - oy), width = Math.min(TILE, g.ow() - ox);
-            for (int i = 0; i < rows; i++) {
-                int at = plane + (oy + i) * g.ow() + ox;
-                for (int j = 0; j < width; j++) tile[(i * 4 + j) * L + lane] = dy[at + j];
-            }
-        }
+        tilePixels(g, tiles, dy, imageOut, channelOff, first, n, tile, false);
         VectorMask<Float> mask = S.indexInRange(0, n);
         // Columns: (A dY)[i][j] for i < 6, j < 4, staged in tile[16 L ..].
         int cols = TILE * TILE * L;
@@ -441,11 +455,7 @@ final class Winograd {
                 }
             }
         });
-        Parallel.forRange(o, 4, (o0, o1) -> {
-            for (int oc = o0; oc < o1; oc++)
-                for (int ic = 0; ic < c; ic++)
-                    for (int r = 0; r < 9; r++) dw[(oc * c + ic) * 9 + r] = staged[(oc * 9 + r) * c + ic];
-        });
+        transposeFilters(dw, 0, staged, o, c, true);
     }
 
     /**
